@@ -1,0 +1,30 @@
+"""apiseed's errors: one flat hierarchy, each message a single line naming what was wrong."""
+
+
+class ApiseedError(Exception):
+    """Base of every error apiseed reports to its user."""
+
+
+class TemplateNotFoundError(ApiseedError):
+    """The template source has no copier.yml."""
+
+
+class UnknownQuestionError(ApiseedError):
+    """An answer was given for a question the template does not ask."""
+
+
+class InvalidAnswerError(ApiseedError):
+    """An answer broke its question's rule."""
+
+    def __init__(self, question: str, rule: str) -> None:
+        super().__init__(f"invalid answer for '{question}': {rule}")
+        self.question = question
+        self.rule = rule
+
+
+class DestinationNotEmptyError(ApiseedError):
+    """The destination of a new project already holds files."""
+
+
+class DataFileError(ApiseedError):
+    """A --data or --data-file value could not be read."""

@@ -1,0 +1,71 @@
+"""Locating the template and reading its questions."""
+
+import shutil
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator._errors import TemplateNotFoundError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def bundled_template() -> Path:
+    """The template shipped in the wheel, or the checkout's own when running from source."""
+    for candidate in (_PACKAGE_DIR / "_template", _PACKAGE_DIR.parent):
+        if (candidate / "copier.yml").is_file():
+            return candidate
+    raise TemplateNotFoundError(f"no copier.yml in {_PACKAGE_DIR / '_template'} or the checkout")
+
+
+def working_copy(source: Path, into: Path) -> Path:
+    """Copy a template's files (working tree, uncommitted changes included) to a plain folder.
+
+    Copier reads a git repository at a commit; a plain folder is read as it is, and faster.
+    """
+    into.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source / "copier.yml", into / "copier.yml")
+    shutil.copytree(
+        source / "template",
+        into / "template",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+        dirs_exist_ok=True,
+    )
+    return into
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    type: str
+    help: str
+    default: Any
+    choices: tuple[str, ...]
+
+
+@cache
+def questions(template: Path) -> tuple[Question, ...]:
+    """The template's questions, in the order Copier asks them."""
+    config_file = template / "copier.yml"
+    if not config_file.is_file():
+        raise TemplateNotFoundError(f"no copier.yml in {template}")
+    config: dict[str, Any] = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    found = []
+    for name, spec in config.items():
+        if name.startswith("_") or not isinstance(spec, dict):
+            continue
+        choices = spec.get("choices", ())
+        values = choices.values() if isinstance(choices, dict) else choices
+        found.append(
+            Question(
+                name=name,
+                type=str(spec.get("type", "str")),
+                help=str(spec.get("help", "")),
+                default=spec.get("default"),
+                choices=tuple(str(value) for value in values),
+            )
+        )
+    return tuple(found)
