@@ -57,7 +57,9 @@ def new(
         answers = parse_data(data or [], data_file)
         if not defaults and not interactive():
             raise ApiseedError("no terminal to ask the questions on: pass --defaults or --data")
-        with console().status("Generating…") if interactive() else nullcontext():
+        # A spinner on a terminal, unless Copier is about to ask its questions there.
+        spinner = defaults and interactive()
+        with console().status("Generating…") if spinner else nullcontext():
             project = generate(
                 template,
                 dest,
