@@ -1,8 +1,0 @@
-from fastapi.testclient import TestClient
-
-
-def test_health_reports_ok(client: TestClient) -> None:
-    response = client.get("/health")
-
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "version": "0.1.0", "environment": "test"}

@@ -1,0 +1,33 @@
+"""Initial schema: the items table.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-27 00:00:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0001"
+down_revision: str | None = None
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "items",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("description", sa.String(length=1000), nullable=True),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_items")),
+    )
+    op.create_index(op.f("ix_items_name"), "items", ["name"])
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_items_name"), table_name="items")
+    op.drop_table("items")
