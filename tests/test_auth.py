@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -216,19 +217,39 @@ def test_each_project_gets_its_own_secret_kept_out_of_git_and_answers(
     assert f"{setting}=change-me" in (first / ".env.example").read_text()
 
 
-def test_rendering_again_keeps_the_projects_secret(template: Path, tmp_path: Path) -> None:
-    project = generate(template, tmp_path / "project", auth="jwt")
-    before = (project / ".env").read_text()
+def git(cwd: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 
+
+def test_copier_update_keeps_the_projects_secret(
+    template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for variable in ["GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"]:
+        monkeypatch.setenv(variable, "apiseed tests")
+    for variable in ["GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"]:
+        monkeypatch.setenv(variable, "tests@apiseed.invalid")
+    versioned = tmp_path / "template"
+    shutil.copytree(template, versioned)
+    git(versioned, "init", "-q")
+    git(versioned, "add", "-A")
+    git(versioned, "commit", "-qm", "v1")
+    git(versioned, "tag", "v1.0.0")
+    project = tmp_path / "project"
     copier.run_copy(
-        str(template),
-        str(project),
-        data={"auth": "jwt", "database": "none"},
-        defaults=True,
-        overwrite=True,
-        quiet=True,
+        str(versioned), str(project), data={"auth": "jwt", "database": "none"}, defaults=True
     )
+    git(project, "init", "-q")
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "generated")
+    before = (project / ".env").read_text()
+    readme = versioned / "template" / "README.md.jinja"
+    readme.write_text(readme.read_text() + "\nVersion 2.\n")
+    git(versioned, "commit", "-qam", "v2")
+    git(versioned, "tag", "v2.0.0")
 
+    copier.run_update(str(project), defaults=True, overwrite=True, quiet=True)
+
+    assert (project / "README.md").read_text().endswith("Version 2.\n")
     assert (project / ".env").read_text() == before
 
 
