@@ -102,10 +102,13 @@ def project_env() -> dict[str, str]:
     return {name: value for name, value in os.environ.items() if not name.startswith(PREFIX)}
 
 
-def run(project: Path, *command: str, **env: str) -> subprocess.CompletedProcess[str]:
+def run(
+    project: Path, *command: str, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", *command],
         cwd=project,
+        input=stdin,
         env={
             **project_env(),
             "PYTHONPATH": str(project / "src"),
@@ -284,21 +287,30 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def served_jwt_project(template: Path, tmp_path: Path) -> Iterator[str]:
-    """A generated JWT project with one user, served by ``python -m my_service``."""
-    project = generate(template, tmp_path / "project", auth="jwt", **MINIMAL)
-    created = subprocess.run(
-        [sys.executable, "-m", "my_service", "create-user", "ann", "--password-stdin"],
-        cwd=project,
-        env={**project_env(), "PYTHONPATH": str(project / "src")},
-        input="ann's long password\n",
-        capture_output=True,
-        text=True,
-        check=True,
+@pytest.fixture(params=["none", "sqlite"])
+def served_jwt_project(
+    template: Path, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """A generated JWT project with one user made by its README's commands, served by
+    ``python -m my_service``."""
+    database: str = request.param
+    project = generate(
+        template, tmp_path / "project", auth="jwt", **{**MINIMAL, "database": database}
     )
-    with (project / ".env").open("a") as env_file:
-        env_file.write(created.stdout)
+    if database != "none":
+        check(project, "alembic", "upgrade", "head")
+    created = run(
+        project,
+        "my_service",
+        "create-user",
+        "ann",
+        "--password-stdin",
+        input="ann's long password\n",
+    )
+    assert created.returncode == 0, created.stderr
+    if database == "none":
+        with (project / ".env").open("a") as env_file:
+            env_file.write(created.stdout)
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "my_service"],
