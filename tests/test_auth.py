@@ -305,7 +305,7 @@ def served_jwt_project(
         "create-user",
         "ann",
         "--password-stdin",
-        input="ann's long password\n",
+        stdin="ann's long password\n",
     )
     assert created.returncode == 0, created.stderr
     if database == "none":
