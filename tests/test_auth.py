@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -103,8 +103,10 @@ def project_env() -> dict[str, str]:
 
 
 def run(
-    project: Path, *command: str, stdin: str | None = None, **env: str
+    project: Path, *command: str, stdin: str | None = None, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
+    """``python -m command`` in the project, with its source importable and only ``env``'s
+    settings of its own."""
     return subprocess.run(
         [sys.executable, "-m", *command],
         cwd=project,
@@ -113,7 +115,7 @@ def run(
             **project_env(),
             "PYTHONPATH": str(project / "src"),
             "PYTHONDONTWRITEBYTECODE": "1",
-            **env,
+            **(env or {}),
         },
         capture_output=True,
         text=True,
@@ -272,7 +274,7 @@ def test_production_refuses_to_start_with_a_weak_secret(
     project = rendered(auth=auth)
     setting = SECRET_SETTINGS[auth]
 
-    result = run(project, "my_service", **{f"{PREFIX}ENVIRONMENT": "production", setting: value})
+    result = run(project, "my_service", env={f"{PREFIX}ENVIRONMENT": "production", setting: value})
 
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
