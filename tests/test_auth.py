@@ -16,8 +16,7 @@ from typing import Any
 import copier
 import httpx2
 import pytest
-
-from generator import render
+from helpers import postgres_test_env, render_variant, run_checks
 
 PKG = "src/my_service"
 PREFIX = "MY_SERVICE_"
@@ -56,26 +55,38 @@ AUTH_FILES = {
         "tests/users/test_router.py",
     },
 }
-# Each choice with every feature on, and with the docs moved (and nothing else) or turned off.
+# Each with a database: the model and the revision behind the users.
+DATABASE_AUTH_FILES = {
+    "api_key": set(),
+    "jwt": {f"{PKG}/users/models.py", "migrations/versions/0002_users.py"},
+}
+# Each auth choice with each database; every feature on, or off with the docs moved or off.
 VARIANTS: dict[str, dict[str, Any]] = {
     "none": {"auth": "none", "database": "none"},
     "api_key": {"auth": "api_key", "database": "none"},
+    "api_key-sqlite-minimal-no-docs": {
+        "auth": "api_key",
+        **MINIMAL,
+        "database": "sqlite",
+        "openapi_url": "",
+    },
+    "api_key-postgresql": {"auth": "api_key", "database": "postgresql"},
     "jwt": {"auth": "jwt", "database": "none"},
-    "api_key, no docs, minimal": {"auth": "api_key", "openapi_url": "", **MINIMAL},
-    "jwt, docs moved, minimal, Python 3.10": {
+    "jwt-sqlite": {"auth": "jwt", "database": "sqlite"},
+    "jwt-postgresql-minimal-docs-moved-py310": {
         "auth": "jwt",
+        **MINIMAL,
+        "database": "postgresql",
         "openapi_url": "/api/v1/openapi.json",
         "docs_url": "/api/v1/docs",
         "redoc_url": "",
         "python_version": "3.10",
-        **MINIMAL,
     },
 }
 
 
 def generate(template: Path, dest: Path, **answers: Any) -> Path:
-    render(template, dest, {"database": "none", **answers}, defaults=True)
-    return dest
+    return render_variant(template, dest, {"database": "none", **answers})
 
 
 @pytest.fixture(scope="module")
@@ -129,24 +140,28 @@ def check(project: Path, *command: str) -> None:
     assert result.returncode == 0, f"{' '.join(command)}:\n{result.stdout}\n{result.stderr}"
 
 
-@pytest.mark.parametrize("variant", VARIANTS)
-def test_generated_project_passes_its_own_checks(
-    template: Path, tmp_path: Path, variant: str
+@pytest.mark.parametrize("answers", VARIANTS.values(), ids=VARIANTS.keys())
+def test_variant_passes_its_own_checks(
+    template: Path, tmp_path: Path, request: pytest.FixtureRequest, answers: dict[str, Any]
 ) -> None:
-    project = generate(template, tmp_path / "project", **VARIANTS[variant])
+    env = {}
+    if answers["database"] == "postgresql":
+        env = postgres_test_env("my_service", request.getfixturevalue("postgres_url"))
+    project = render_variant(template, tmp_path / "project", answers)
 
-    check(project, "ruff", "check", ".")
-    check(project, "ruff", "format", "--check", ".")
-    check(project, "mypy")
-    check(project, "pytest", "-p", "no:cacheprovider", "-q")
+    run_checks(project, env)
 
 
+@pytest.mark.parametrize("database", ["none", "sqlite"])
 @pytest.mark.parametrize("auth", ["api_key", "jwt"])
-def test_auth_adds_exactly_its_files(rendered: Callable[..., Path], auth: str) -> None:
-    without = files(rendered(auth="none", **MINIMAL))
-    with_auth = files(rendered(auth=auth, **MINIMAL))
+def test_auth_adds_exactly_its_files(
+    rendered: Callable[..., Path], auth: str, database: str
+) -> None:
+    without = files(rendered(auth="none", **{**MINIMAL, "database": database}))
+    with_auth = files(rendered(auth=auth, **{**MINIMAL, "database": database}))
+    expected = AUTH_FILES[auth] | (DATABASE_AUTH_FILES[auth] if database != "none" else set())
 
-    assert with_auth - without == AUTH_FILES[auth]
+    assert with_auth - without == expected
     assert without - with_auth == set()
 
 
