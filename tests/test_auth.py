@@ -232,6 +232,7 @@ def test_each_project_gets_its_own_secret_kept_out_of_git_and_answers(
     assert re.fullmatch("[0-9a-f]{64}", value)  # 256 bits from Python's SystemRandom
     assert secret(second, setting) != value
     assert ".env" not in tracked
+    assert value not in (first / ".copier-answers.yml").read_text()
     assert ".copier-answers.yml" in tracked
     assert [name for name in tracked if value in (first / name).read_text()] == []
     assert f"{setting}=change-me" in (first / ".env.example").read_text()
