@@ -16,7 +16,7 @@ from typing import Any
 import copier
 import httpx2
 import pytest
-from helpers import postgres_test_env, render_variant, run_checks
+from helpers import check_variant, render_variant
 
 PKG = "src/my_service"
 PREFIX = "MY_SERVICE_"
@@ -144,12 +144,7 @@ def check(project: Path, *command: str) -> None:
 def test_variant_passes_its_own_checks(
     template: Path, tmp_path: Path, request: pytest.FixtureRequest, answers: dict[str, Any]
 ) -> None:
-    env = {}
-    if answers["database"] == "postgresql":
-        env = postgres_test_env("my_service", request.getfixturevalue("postgres_url"))
-    project = render_variant(template, tmp_path / "project", answers)
-
-    run_checks(project, env)
+    check_variant(template, tmp_path / "project", answers, request)
 
 
 @pytest.mark.parametrize("database", ["none", "sqlite"])
