@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+import yaml
+
 import generator
 
 # The generated project's README command: lint, format, types, tests.
@@ -49,3 +52,17 @@ def postgres_test_env(package_name: str, server_url: str) -> dict[str, str]:
     """What a generated PostgreSQL project's tests read: its server, and that it is required."""
     prefix = package_name.upper()
     return {f"{prefix}_TEST_DATABASE_URL": server_url, f"{prefix}_TEST_DATABASE_REQUIRED": "1"}
+
+
+def check_variant(
+    template: Path, project: Path, answers: Mapping[str, Any], request: pytest.FixtureRequest
+) -> None:
+    """Render a variant into ``project`` and run its own checks; a PostgreSQL variant's tests
+    get the server of the ``postgres_url`` fixture."""
+    render_variant(template, project, answers)
+    recorded = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    env = {}
+    if recorded["database"] == "postgresql":
+        server_url = request.getfixturevalue("postgres_url")
+        env = postgres_test_env(recorded["package_name"], server_url)
+    run_checks(project, env)

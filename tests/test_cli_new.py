@@ -20,8 +20,11 @@ def use_working_copy(template: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
+    """Every path and its bytes; .env only by name, its secrets are random for every copy."""
     return {
-        path.relative_to(root).as_posix(): path.read_bytes() if path.is_file() else b"<dir>"
+        path.relative_to(root).as_posix(): (
+            path.read_bytes() if path.is_file() and path.name != ".env" else b"<present>"
+        )
         for path in sorted(root.rglob("*"))
     }
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import postgres_test_env, render_variant, run_checks
+from helpers import check_variant, render_variant
 
 PROJECT = {"project_name": "Stock Keeper", "auth": "none"}
 PACKAGE = "stock_keeper"
@@ -62,12 +62,7 @@ def dependency_names(project: Path) -> set[str]:
 def test_variant_passes_its_own_checks(
     template: Path, tmp_path: Path, request: pytest.FixtureRequest, answers: dict[str, Any]
 ) -> None:
-    env = {}
-    if answers["database"] == "postgresql":
-        env = postgres_test_env(PACKAGE, request.getfixturevalue("postgres_url"))
-    project = render_variant(template, tmp_path / "project", {**PROJECT, **answers})
-
-    run_checks(project, env)
+    check_variant(template, tmp_path / "project", {**PROJECT, **answers}, request)
 
 
 @pytest.mark.parametrize(
