@@ -152,8 +152,15 @@ def _run_copier_update(
     except ValueError as error:
         invalid = as_invalid_answer(error)
         if invalid is None:
-            raise
+            raise _failed(error) from error
         raise invalid from None
+    except Exception as error:
+        raise _failed(error) from error
+
+
+def _failed(error: Exception) -> UpdateError:
+    reason = (str(error).strip().splitlines() or [""])[0]
+    return UpdateError(f"the update failed ({type(error).__name__}: {reason}); nothing was changed")
 
 
 def _keep_changed_files(project: Project) -> tuple[str, ...]:

@@ -1,0 +1,373 @@
+"""`apiseed update`: the properties of issue 6, on real Copier updates of real git projects.
+
+1. Toggle equivalence: updating variant A with B's answers gives exactly B's tree.
+2. User edits survive a template upgrade: kept, or marked inline and reported.
+3. Removing a feature removes its files and dependencies, never a file the user changed.
+"""
+
+import itertools
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from allpairspy import AllPairs
+from typer.testing import CliRunner
+
+from generator import (
+    DirtyProjectError,
+    InvalidAnswerError,
+    NotAProjectError,
+    UnknownQuestionError,
+    generate,
+    update,
+)
+from generator.cli import app
+
+# The variant axes (issue 5 derives them from copier.yml; this is the same list by hand).
+# Each axis lists its values from "most on" to "off".
+AXES: dict[str, dict[str, dict[str, Any]]] = {
+    "auth": {name: {"auth": name} for name in ("jwt", "api_key", "none")},
+    "database": {name: {"database": name} for name in ("postgresql", "sqlite", "none")},
+    "cors": {"cors": {"cors_origins": ["http://localhost:3000"]}, "nocors": {"cors_origins": []}},
+    "middleware": {"mw": {"middleware": True}, "nomw": {"middleware": False}},
+    "background_tasks": {"bg": {"background_tasks": True}, "nobg": {"background_tasks": False}},
+    "docs": {
+        "docs_custom": {
+            "openapi_url": "/api/openapi.json",
+            "docs_url": "/api/docs",
+            "redoc_url": "/api/redoc",
+        },
+        "docs_default": {
+            "openapi_url": "/openapi.json",
+            "docs_url": "/docs",
+            "redoc_url": "/redoc",
+        },
+        "nodocs": {"openapi_url": "", "docs_url": "", "redoc_url": ""},
+    },
+    "static": {"static": {"static_files": True}, "nostatic": {"static_files": False}},
+}
+
+
+@dataclass(frozen=True)
+class Variant:
+    values: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return "-".join(self.values)
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        merged: dict[str, Any] = {}
+        for axis, value in zip(AXES, self.values, strict=True):
+            merged.update(AXES[axis][value])
+        return merged
+
+    def but(self, axis: int, value: str) -> "Variant":
+        return Variant((*self.values[:axis], value, *self.values[axis + 1 :]))
+
+
+ALL_ON = Variant(tuple(next(iter(values)) for values in AXES.values()))
+ALL_OFF = Variant(tuple(list(values)[-1] for values in AXES.values()))
+DEFAULT = Variant(("jwt", "sqlite", "cors", "mw", "bg", "docs_default", "static"))
+
+
+def single_axis_changes() -> Iterator[tuple[Variant, Variant]]:
+    for start in (ALL_ON, ALL_OFF, DEFAULT):
+        for axis, values in enumerate(AXES.values()):
+            for value in values:
+                if value != start.values[axis]:
+                    yield start, start.but(axis, value)
+
+
+def pairwise_changes() -> Iterator[tuple[Variant, Variant]]:
+    """A covering array over (from-axes, to-axes): every pair of values appears in some update."""
+    columns = [list(values) for values in AXES.values()]
+    for row in AllPairs(columns + columns):
+        start, goal = Variant(tuple(row[: len(AXES)])), Variant(tuple(row[len(AXES) :]))
+        if start != goal:
+            yield start, goal
+
+
+SAMPLE = list(
+    dict.fromkeys(
+        itertools.chain(
+            single_axis_changes(), pairwise_changes(), [(ALL_ON, ALL_OFF), (ALL_OFF, ALL_ON)]
+        )
+    )
+)
+# Updated projects whose own test suites run (the matrix runs every variant's suite; these
+# prove that an update's result is a working project, not only the same bytes).
+TESTED = [(ALL_ON.but(1, "none"), ALL_OFF), (ALL_OFF, ALL_ON.but(1, "none"))]
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    """Every file below ``root`` (git's own folder aside), by relative path."""
+    return {
+        path.relative_to(root).as_posix(): path.read_bytes()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and ".git" not in path.relative_to(root).parts
+    }
+
+
+@pytest.fixture(scope="session")
+def rendered(
+    template_repo: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[Variant], Path]:
+    """Each variant generated once, directly, from the template's v1.0.0."""
+    cache: dict[Variant, Path] = {}
+
+    def render(variant: Variant) -> Path:
+        if variant not in cache:
+            dest = tmp_path_factory.mktemp(variant.id) / "service"
+            cache[variant] = generate(
+                template_repo, dest, variant.answers, defaults=True, vcs_ref="v1.0.0"
+            )
+        return cache[variant]
+
+    return render
+
+
+@pytest.fixture
+def project_of(
+    rendered: Callable[[Variant], Path], commit: Callable[[Path], None], tmp_path: Path
+) -> Callable[[Variant], Path]:
+    """A committed copy of a variant, as a user's repository."""
+
+    def make(variant: Variant) -> Path:
+        project = tmp_path / "service"
+        shutil.copytree(rendered(variant), project)
+        commit(project)
+        return project
+
+    return make
+
+
+@pytest.mark.parametrize(("start", "goal"), SAMPLE, ids=[f"{a.id}->{b.id}" for a, b in SAMPLE])
+def test_toggle_equivalence(
+    start: Variant,
+    goal: Variant,
+    project_of: Callable[[Variant], Path],
+    rendered: Callable[[Variant], Path],
+) -> None:
+    project = project_of(start)
+    result = update(project, goal.answers, to="v1.0.0")
+    assert result.clean
+    assert tree(project) == tree(rendered(goal))
+
+
+@pytest.mark.parametrize(("start", "goal"), TESTED, ids=[f"{a.id}->{b.id}" for a, b in TESTED])
+def test_updated_project_passes_its_own_tests(
+    start: Variant, goal: Variant, project_of: Callable[[Variant], Path]
+) -> None:
+    project = project_of(start)
+    assert update(project, goal.answers, to="v1.0.0").clean
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+
+
+# Template v2, as a platform team would release it: changes near the user's edits below, a
+# file renamed away (py.typed deleted), a file the user edited deleted, and a new file.
+HEALTH_ROUTER = "template/src/{{ package_name }}/health/router.py.jinja"
+HEALTH_SCHEMAS = "template/src/{{ package_name }}/health/schemas.py"
+DOCSTRING_V1 = '"""Liveness probe: answers as long as the process serves requests."""'
+DOCSTRING_V2 = '"""Liveness probe: the process is up and serving requests."""'
+DOCSTRING_USER = '"""Liveness probe, used by our load balancer."""'
+
+
+def edit(file: Path, old: str, new: str) -> None:
+    text = file.read_text(encoding="utf-8")
+    assert old in text, f"{file} no longer contains {old!r}: update the test's edit"
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def template_v2(make_template_repo: Callable[[str], Path], commit: Callable[[Path], None]) -> Path:
+    repo = make_template_repo("v1.0.0")
+    edit(repo / HEALTH_ROUTER, DOCSTRING_V1, DOCSTRING_V2)
+    edit(
+        repo / HEALTH_SCHEMAS,
+        "class Health(BaseModel):\n",
+        'class Health(BaseModel):\n    """What GET /health reports."""\n\n',
+    )
+    with (repo / "template/README.md.jinja").open("a", encoding="utf-8") as readme:
+        readme.write("\n## Support\n\nAsk the platform team.\n")
+    (repo / "template/.dockerignore").unlink()
+    (repo / "template/src/{{ package_name }}/py.typed").unlink()
+    (repo / "template/CONTRIBUTING.md").write_text("# Contributing\n", encoding="utf-8")
+    commit(repo)
+    subprocess.run(["git", "tag", "v2.0.0"], cwd=repo, check=True)
+    return repo
+
+
+@pytest.fixture
+def edited_project(template_v2: Path, commit: Callable[[Path], None], tmp_path: Path) -> Path:
+    """A v1 project with the user's edits, own files and local (git-ignored) files committed."""
+    project = generate(template_v2, tmp_path / "service", {}, defaults=True, vcs_ref="v1.0.0")
+    package = project / "src/my_service"
+    edit(package / "health/router.py", DOCSTRING_V1, DOCSTRING_USER)
+    with (package / "health/schemas.py").open("a", encoding="utf-8") as schemas:
+        schemas.write('    region: str = "eu"\n')
+    edit(project / "README.md", "# My Service\n", "# My Service (payments team)\n")
+    edit(package / "main.py", "from typing import Any\n", "from typing import Any  # ours\n")
+    with (project / ".dockerignore").open("a", encoding="utf-8") as ignore:
+        ignore.write("secrets/\n")
+    (project / "NOTES.md").write_text("our notes\n", encoding="utf-8")
+    (package / "extra.py").write_text("ANSWER = 42\n", encoding="utf-8")
+    (project / "static/index.html").unlink()
+    commit(project)
+    (project / ".env").write_text("MY_SERVICE_ENVIRONMENT=staging\n", encoding="utf-8")
+    (project / ".venv").mkdir()
+    (project / ".venv/marker").write_text("installed\n", encoding="utf-8")
+    return project
+
+
+def test_user_edits_survive_an_upgrade(edited_project: Path) -> None:
+    project, package = edited_project, edited_project / "src/my_service"
+    own_files = {
+        name: (project / name).read_bytes()
+        for name in ("NOTES.md", "src/my_service/extra.py", ".env", ".venv/marker")
+    }
+
+    run = CliRunner().invoke(app, ["update", str(project)])
+
+    assert run.exit_code == 1
+    assert "conflict: src/my_service/health/router.py" in run.output
+    assert "conflict: .dockerignore" in run.output
+    # The same line changed on both sides: both versions, inline, between markers.
+    router = (package / "health/router.py").read_text(encoding="utf-8")
+    assert "<<<<<<< before updating" in router
+    assert DOCSTRING_USER in router
+    assert DOCSTRING_V2 in router
+    # Edits near and far from the template's changes merge with them.
+    schemas = (package / "health/schemas.py").read_text(encoding="utf-8")
+    assert '"""What GET /health reports."""' in schemas
+    assert schemas.endswith('    region: str = "eu"\n')
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert readme.startswith("# My Service (payments team)\n")
+    assert readme.endswith("Ask the platform team.\n")
+    assert "from typing import Any  # ours\n" in (package / "main.py").read_text(encoding="utf-8")
+    # v2 deletes .dockerignore, but the user changed it: kept, and reported above.
+    assert (project / ".dockerignore").read_text(encoding="utf-8").endswith("secrets/\n")
+    # What v2 drops and the user did not touch goes; what it adds comes.
+    assert not (package / "py.typed").exists()
+    assert (project / "CONTRIBUTING.md").is_file()
+    # A generated file the user deleted stays deleted.
+    assert not (project / "static/index.html").exists()
+    # Nothing moved aside to .rej files; the user's own and local files untouched.
+    assert not list(project.rglob("*.rej"))
+    assert {name: (project / name).read_bytes() for name in own_files} == own_files
+    assert "_commit: v2.0.0\n" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
+
+
+def test_removing_a_feature_removes_its_files_but_not_the_users_work(
+    project_of: Callable[[Variant], Path],
+    rendered: Callable[[Variant], Path],
+    commit: Callable[[Path], None],
+) -> None:
+    project = project_of(ALL_ON)
+    feature = project / "src/my_service/notifications"
+    with (feature / "service.py").open("a", encoding="utf-8") as service:
+        service.write("\n\ndef also_send_sms() -> None:\n    pass\n")
+    commit(project)
+    goal = ALL_ON.but(list(AXES).index("background_tasks"), "nobg")
+
+    result = update(project, goal.answers, to="v1.0.0")
+
+    assert result.kept == ("src/my_service/notifications/service.py",)
+    assert not result.clean
+    assert "also_send_sms" in (feature / "service.py").read_text(encoding="utf-8")
+    expected = tree(rendered(goal))
+    assert {path: data for path, data in tree(project).items() if path in expected} == expected
+    assert set(tree(project)) - set(expected) == {"src/my_service/notifications/service.py"}
+
+
+def test_refuses_uncommitted_changes(
+    project_of: Callable[[Variant], Path],
+) -> None:
+    project = project_of(DEFAULT)
+    (project / "README.md").write_text("mine\n", encoding="utf-8")
+    with pytest.raises(DirtyProjectError, match="has uncommitted changes; commit or stash"):
+        update(project, {"middleware": False})
+    assert (project / "README.md").read_text(encoding="utf-8") == "mine\n"
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "message"),
+    [
+        ({"databse": "none"}, UnknownQuestionError, "unknown question 'databse'"),
+        ({"database": "mysql"}, InvalidAnswerError, "invalid answer for 'database'"),
+        ({"cors_origins": ["*"]}, InvalidAnswerError, "invalid answer for 'cors_origins'"),
+    ],
+)
+def test_bad_answers_are_one_line_errors_and_change_nothing(
+    data: dict[str, Any],
+    error: type[Exception],
+    message: str,
+    project_of: Callable[[Variant], Path],
+) -> None:
+    project = project_of(DEFAULT)
+    before = tree(project)
+    with pytest.raises(error, match=message) as raised:
+        update(project, data, to="v1.0.0")
+    assert "\n" not in str(raised.value)
+    assert tree(project) == before
+    assert not subprocess.run(
+        ["git", "status", "--porcelain"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout
+
+
+# Copier leaves a directory iterator open when a render fails half-way (a ResourceWarning
+# when it is collected); the update itself is what this test is about.
+@pytest.mark.filterwarnings(
+    "ignore:Exception ignored in. <posix.ScandirIterator:pytest.PytestUnraisableExceptionWarning"
+)
+def test_a_failed_update_leaves_the_project_as_it_was(
+    make_template_repo: Callable[[str], Path], commit: Callable[[Path], None], tmp_path: Path
+) -> None:
+    repo = make_template_repo("v1.0.0")
+    project = generate(repo, tmp_path / "service", {}, defaults=True, vcs_ref="v1.0.0")
+    commit(project)
+    (project / ".env").write_text("local\n", encoding="utf-8")
+    with (repo / "template/tests/test_config.py.jinja").open("a", encoding="utf-8") as broken:
+        broken.write("{% endif %}\n")
+    (repo / "template/ADDED.md").write_text("new in v3\n", encoding="utf-8")
+    commit(repo)
+    subprocess.run(["git", "tag", "v3.0.0"], cwd=repo, check=True)
+    before = tree(project)
+
+    run = CliRunner().invoke(app, ["update", str(project)])
+
+    assert run.exit_code == 1
+    assert "the update failed (TemplateSyntaxError" in run.output
+    assert tree(project) == before
+    assert not subprocess.run(
+        ["git", "status", "--porcelain", "--ignored"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.replace("!! .env\n", "")
+
+
+def test_not_a_project(tmp_path: Path) -> None:
+    with pytest.raises(NotAProjectError, match=r"has no \.copier-answers\.yml"):
+        update(tmp_path, {})
+
+
+def test_project_must_be_committed(rendered: Callable[[Variant], Path], tmp_path: Path) -> None:
+    project = tmp_path / "service"
+    shutil.copytree(rendered(DEFAULT), project)
+    with pytest.raises(NotAProjectError, match="not a committed git repository"):
+        update(project, {})
