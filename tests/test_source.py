@@ -32,12 +32,16 @@ def files(root: Path) -> dict[str, bytes]:
     }
 
 
-def release(repo: Path, tag: str, commit: Callable[[Path], None]) -> None:
-    """Release a new template version: a visible change, committed and tagged."""
-    with (repo / "template/README.md.jinja").open("a", encoding="utf-8") as readme:
-        readme.write(f"\nTemplate release {tag}.\n")
-    commit(repo)
-    subprocess.run(["git", "tag", tag], cwd=repo, check=True)
+@pytest.fixture
+def release_change(release: Callable[[Path, str], None]) -> Callable[[Path, str], None]:
+    """Release a new template version with a visible change."""
+
+    def change_and_release(repo: Path, tag: str) -> None:
+        with (repo / "template/README.md.jinja").open("a", encoding="utf-8") as readme:
+            readme.write(f"\nTemplate release {tag}.\n")
+        release(repo, tag)
+
+    return change_and_release
 
 
 @pytest.fixture
@@ -71,11 +75,14 @@ def test_bundled_release_is_what_copier_renders_from_the_repository(
 
 
 def test_plain_copier_update_of_a_bundled_project(
-    canonical_repository: Path, commit: Callable[[Path], None], tmp_path: Path
+    canonical_repository: Path,
+    commit: Callable[[Path], None],
+    release_change: Callable[[Path, str], None],
+    tmp_path: Path,
 ) -> None:
     project = generate(None, tmp_path / "service", {}, defaults=True)
     commit(project)
-    release(canonical_repository, "v99.0.0", commit)
+    release_change(canonical_repository, "v99.0.0")
 
     copier_cli("update", "--defaults", "--quiet", str(project))
 
@@ -84,12 +91,15 @@ def test_plain_copier_update_of_a_bundled_project(
 
 
 def test_plain_copier_update_of_a_project_from_a_template_repository(
-    make_template_repo: Callable[[str], Path], commit: Callable[[Path], None], tmp_path: Path
+    make_template_repo: Callable[[str], Path],
+    commit: Callable[[Path], None],
+    release_change: Callable[[Path, str], None],
+    tmp_path: Path,
 ) -> None:
     repo = make_template_repo("v1.0.0")
     project = generate(repo, tmp_path / "service", {}, defaults=True, vcs_ref="v1.0.0")
     commit(project)
-    release(repo, "v2.0.0", commit)
+    release_change(repo, "v2.0.0")
 
     copier_cli("update", "--defaults", "--quiet", "--data", "middleware=false", str(project))
 
@@ -111,15 +121,18 @@ def test_relative_template_path_is_recorded_absolute(
 
 
 def test_update_goes_to_the_newest_release_and_skips_prereleases(
-    make_template_repo: Callable[[str], Path], commit: Callable[[Path], None], tmp_path: Path
+    make_template_repo: Callable[[str], Path],
+    commit: Callable[[Path], None],
+    release_change: Callable[[Path, str], None],
+    tmp_path: Path,
 ) -> None:
     repo = make_template_repo("v1.0.0")
     project = generate(repo, tmp_path / "service", {}, defaults=True)
     assert answers(project)["_commit"] == "v1.0.0"
     commit(project)
-    release(repo, "v1.10.0", commit)
-    release(repo, "v1.9.0", commit)
-    release(repo, "v2.0.0rc1", commit)
+    release_change(repo, "v1.10.0")
+    release_change(repo, "v1.9.0")
+    release_change(repo, "v2.0.0rc1")
 
     result = update(project, {})
 

@@ -193,7 +193,9 @@ def edit(file: Path, old: str, new: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def template_v2(make_template_repo: Callable[[str], Path], commit: Callable[[Path], None]) -> Path:
+def template_v2(
+    make_template_repo: Callable[[str], Path], release: Callable[[Path, str], None]
+) -> Path:
     repo = make_template_repo("v1.0.0")
     edit(repo / HEALTH_ROUTER, DOCSTRING_V1, DOCSTRING_V2)
     edit(
@@ -206,8 +208,7 @@ def template_v2(make_template_repo: Callable[[str], Path], commit: Callable[[Pat
     (repo / "template/.dockerignore").unlink()
     (repo / "template/src/{{ package_name }}/py.typed").unlink()
     (repo / "template/CONTRIBUTING.md").write_text("# Contributing\n", encoding="utf-8")
-    commit(repo)
-    subprocess.run(["git", "tag", "v2.0.0"], cwd=repo, check=True)
+    release(repo, "v2.0.0")
     return repo
 
 
@@ -334,7 +335,10 @@ def test_bad_answers_are_one_line_errors_and_change_nothing(
     "ignore:Exception ignored in. <posix.ScandirIterator:pytest.PytestUnraisableExceptionWarning"
 )
 def test_a_failed_update_leaves_the_project_as_it_was(
-    make_template_repo: Callable[[str], Path], commit: Callable[[Path], None], tmp_path: Path
+    make_template_repo: Callable[[str], Path],
+    commit: Callable[[Path], None],
+    release: Callable[[Path, str], None],
+    tmp_path: Path,
 ) -> None:
     repo = make_template_repo("v1.0.0")
     project = generate(repo, tmp_path / "service", {}, defaults=True, vcs_ref="v1.0.0")
@@ -343,8 +347,7 @@ def test_a_failed_update_leaves_the_project_as_it_was(
     with (repo / "template/tests/test_config.py.jinja").open("a", encoding="utf-8") as broken:
         broken.write("{% endif %}\n")
     (repo / "template/ADDED.md").write_text("new in v3\n", encoding="utf-8")
-    commit(repo)
-    subprocess.run(["git", "tag", "v3.0.0"], cwd=repo, check=True)
+    release(repo, "v3.0.0")
     before = tree(project)
 
     run = CliRunner().invoke(app, ["update", str(project)])
