@@ -6,9 +6,11 @@ needs the user's decision is reported: files with inline conflict markers, and f
 version no longer has but the user had changed (kept, where Copier would delete them).
 """
 
+import filecmp
+import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,8 @@ class UpdateResult:
     conflicts: tuple[str, ...]
     """Files holding inline conflict markers to resolve."""
     kept: tuple[str, ...]
-    """Files the new version drops but the user had changed: kept, for the user to decide."""
+    """Files the new version drops but the user had changed (or, git-ignored, that hold what
+    was made for this copy): kept, for the user to decide."""
 
     @property
     def clean(self) -> bool:
@@ -100,13 +103,15 @@ def update(
         )
     target = version_of(project.source, to or latest_tag(project.source))
     check_names(target.questions(), data)
-    ignored = _ignored(project.path)
-    try:
-        _run_copier_update(project, data, target.ref, trust=trust, user_defaults=user_defaults)
-        kept = _keep_changed_files(project)
-    except BaseException:
-        _restore(project.path, ignored)
-        raise
+    git_dir = Path(git(project.path, "rev-parse", "--absolute-git-dir").strip())
+    with tempfile.TemporaryDirectory(prefix="apiseed-local-", dir=git_dir) as scratch:
+        local = LocalFiles.save(project.path, Path(scratch))
+        try:
+            _run_copier_update(project, data, target.ref, trust=trust, user_defaults=user_defaults)
+            kept = _keep_changed_files(project, local)
+        except BaseException:
+            _restore(project.path, local)
+            raise
     changed = _changed(project.path)
     return UpdateResult(
         project=project.path,
@@ -163,26 +168,65 @@ def _failed(error: Exception) -> UpdateError:
     return UpdateError(f"the update failed ({type(error).__name__}: {reason}); nothing was changed")
 
 
-def _keep_changed_files(project: Project) -> tuple[str, ...]:
+@dataclass(frozen=True)
+class LocalFiles:
+    """The project's git-ignored entries, and its git-ignored files linked aside: git cannot
+    give those back if the update deletes them."""
+
+    listing: frozenset[str]
+    saved: dict[str, Path]
+
+    @classmethod
+    def save(cls, project: Path, into: Path) -> "LocalFiles":
+        listing = frozenset(_ignored(project))
+        saved: dict[str, Path] = {}
+        for name in sorted(listing):
+            file = project / name
+            if file.is_file() and not file.is_symlink():
+                saved[name] = into / str(len(saved))
+                try:
+                    os.link(file, saved[name])
+                except OSError:
+                    shutil.copy2(file, saved[name])
+        return cls(listing, saved)
+
+    def gone(self, project: Path) -> list[str]:
+        return [name for name in self.saved if not (project / name).exists()]
+
+    def put_back(self, project: Path, names: Iterable[str]) -> None:
+        for name in names:
+            shutil.copy2(self.saved[name], project / name)
+
+
+def _keep_changed_files(project: Project, local: LocalFiles) -> tuple[str, ...]:
     """Put back the files the update deleted that differ from what the old version generated:
-    they hold the user's work. Copier deletes them without a word."""
+    they hold the user's work (or, for git-ignored files such as a generated .env, secrets made
+    for this copy). Copier deletes them without a word."""
     deleted = paths(git(project.path, "ls-files", "--deleted", "-z", "--", "."))
-    if not deleted:
+    gone = local.gone(project.path)
+    if not deleted and not gone:
         return ()
     old_answers = {key: value for key, value in project.answers.items() if key[0] != "_"}
     with tempfile.TemporaryDirectory(prefix="apiseed-old-") as scratch:
         old = Path(scratch) / project.path.name
         render_version(version_of(project.source, project.ref), old, old_answers, defaults=True)
-        kept = tuple(
+        kept = [
             name
             for name in deleted
             if not (old / name).is_file()
             or git(project.path, "rev-parse", f"HEAD:./{name}")
             != git(project.path, "hash-object", "--", str(old / name))
-        )
+        ]
+        kept_local = [
+            name
+            for name in gone
+            if not (old / name).is_file()
+            or not filecmp.cmp(local.saved[name], old / name, shallow=False)
+        ]
     if kept:
         git(project.path, "checkout", "HEAD", "--", *kept)
-    return kept
+    local.put_back(project.path, kept_local)
+    return tuple(sorted([*kept, *kept_local]))
 
 
 def _changed(path: Path) -> tuple[str, ...]:
@@ -205,14 +249,15 @@ def _ignored(path: Path) -> set[str]:
     return set(paths(listing))
 
 
-def _restore(path: Path, ignored_before: set[str]) -> None:
-    """Put a project that was clean at HEAD back to HEAD, leaving what was ignored before."""
+def _restore(path: Path, local: LocalFiles) -> None:
+    """Put a project that was clean at HEAD back to HEAD, with its git-ignored files."""
     git(path, "reset", "--quiet", "--", ".")
     git(path, "checkout", "--quiet", "HEAD", "--", ".")
     git(path, "clean", "-d", "--force", "--quiet", "--", ".")
-    for name in _ignored(path) - ignored_before:
+    for name in _ignored(path) - local.listing:
         target = path / name
         if target.is_dir() and not target.is_symlink():
             shutil.rmtree(target)
         else:
             target.unlink(missing_ok=True)
+    local.put_back(path, local.gone(path))

@@ -294,6 +294,39 @@ def test_removing_a_feature_removes_its_files_but_not_the_users_work(
     assert set(tree(project)) - set(expected) == {"src/my_service/notifications/service.py"}
 
 
+@pytest.fixture(scope="module")
+def template_with_local_file(
+    make_template_repo: Callable[[str], Path], release: Callable[[Path, str], None]
+) -> Path:
+    """A template generating a git-ignored file for a feature (``*.log`` is ignored)."""
+    repo = make_template_repo("v0.9.0")
+    log = repo / "template/{% if background_tasks %}notifications.log{% endif %}"
+    log.write_text("# notifications\n", encoding="utf-8")
+    release(repo, "v1.0.0")
+    return repo
+
+
+@pytest.mark.parametrize("used", [True, False], ids=["written-to", "untouched"])
+def test_removing_a_feature_keeps_git_ignored_files_with_local_data(
+    used: bool,
+    template_with_local_file: Path,
+    commit: Callable[[Path], None],
+    tmp_path: Path,
+) -> None:
+    project = generate(template_with_local_file, tmp_path / "service", {}, defaults=True)
+    commit(project)
+    log = project / "notifications.log"
+    if used:
+        log.write_text(log.read_text(encoding="utf-8") + "sent to a@example.com\n")
+
+    result = update(project, {"background_tasks": False})
+
+    assert result.kept == (("notifications.log",) if used else ())
+    assert log.exists() == used
+    if used:
+        assert log.read_text(encoding="utf-8").endswith("sent to a@example.com\n")
+
+
 def test_refuses_uncommitted_changes(
     project_of: Callable[[Variant], Path],
 ) -> None:
