@@ -40,8 +40,10 @@ class UpdateResult:
     conflicts: tuple[str, ...]
     """Files holding inline conflict markers to resolve."""
     kept: tuple[str, ...]
-    """Files the new version drops but the user had changed (or, git-ignored, that hold what
-    was made for this copy): kept, for the user to decide."""
+    """Files the new version drops but the user had changed: kept, for the user to decide."""
+    local: tuple[str, ...] = ()
+    """Git-ignored files the new version no longer makes, holding local data (a generated
+    .env's secrets, a log): kept, as git never touches ignored files."""
 
     @property
     def clean(self) -> bool:
@@ -108,7 +110,7 @@ def update(
         local = LocalFiles.save(project.path, Path(scratch))
         try:
             _run_copier_update(project, data, target.ref, trust=trust, user_defaults=user_defaults)
-            kept = _keep_changed_files(project, local)
+            kept, kept_local = _keep_changed_files(project, local)
         except BaseException:
             _restore(project.path, local)
             raise
@@ -120,6 +122,7 @@ def update(
         changed=changed,
         conflicts=tuple(name for name in changed if _has_conflict(project.path / name)),
         kept=kept,
+        local=kept_local,
     )
 
 
@@ -198,14 +201,16 @@ class LocalFiles:
             shutil.copy2(self.saved[name], project / name)
 
 
-def _keep_changed_files(project: Project, local: LocalFiles) -> tuple[str, ...]:
-    """Put back the files the update deleted that differ from what the old version generated:
-    they hold the user's work (or, for git-ignored files such as a generated .env, secrets made
-    for this copy). Copier deletes them without a word."""
+def _keep_changed_files(
+    project: Project, local: LocalFiles
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Put back the files the update deleted that differ from what the old version generated
+    (tracked ones, then git-ignored ones): they hold the user's work, or data made for this
+    copy such as a generated .env's secrets. Copier deletes them without a word."""
     deleted = paths(git(project.path, "ls-files", "--deleted", "-z", "--", "."))
     gone = local.gone(project.path)
     if not deleted and not gone:
-        return ()
+        return (), ()
     old_answers = {key: value for key, value in project.answers.items() if key[0] != "_"}
     with tempfile.TemporaryDirectory(prefix="apiseed-old-") as scratch:
         old = Path(scratch) / project.path.name
@@ -226,7 +231,7 @@ def _keep_changed_files(project: Project, local: LocalFiles) -> tuple[str, ...]:
     if kept:
         git(project.path, "checkout", "HEAD", "--", *kept)
     local.put_back(project.path, kept_local)
-    return tuple(sorted([*kept, *kept_local]))
+    return tuple(kept), tuple(kept_local)
 
 
 def _changed(path: Path) -> tuple[str, ...]:

@@ -2,9 +2,12 @@
 
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from generator._update import UpdateResult
 
 app = typer.Typer(
     name="apiseed",
@@ -135,7 +138,7 @@ def update(
         raise fail(error) from None
     console().print(f"Updated {result.project} from {result.from_ref} to {result.to_ref}")
     console().print(f"{len(result.changed)} files changed: review them with git diff, then commit")
-    report(result.conflicts, result.kept)
+    report(result)
     if not result.clean:
         raise typer.Exit(code=1)
 
@@ -168,14 +171,19 @@ def diff(
     except ApiseedError as error:
         raise fail(error) from None
     typer.echo(patch, nl=False)
-    report(result.conflicts, result.kept)
+    report(result)
 
 
-def report(conflicts: tuple[str, ...], kept: tuple[str, ...]) -> None:
-    """List, on stderr, the files an update leaves for the user to resolve."""
+def report(result: "UpdateResult") -> None:
+    """List, on stderr, the files an update leaves for the user to resolve or look at."""
     from generator._console import error_console
 
-    for name in conflicts:
+    for name in result.conflicts:
         error_console().print(f"conflict: {name} (resolve the <<<<<<< markers)")
-    for name in kept:
+    for name in result.kept:
         error_console().print(f"conflict: {name} (the new version removes it; you changed it)")
+    for name in result.local:
+        error_console().print(
+            f"kept: {name} (git-ignored; the new version no longer makes it: "
+            "delete it if you do not need it)"
+        )
