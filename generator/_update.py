@@ -1,9 +1,10 @@
 """Updating a generated project with Copier, safely: all or nothing, and honest about conflicts.
 
 The project must be committed, so that the update can be reviewed with ``git diff`` and undone;
-if Copier fails, the project is put back exactly as it was. Afterwards every file that still
-needs the user's decision is reported: files with inline conflict markers, and files the new
-version no longer has but the user had changed (kept, where Copier would delete them).
+if Copier fails, the project is put back exactly as it was, git-ignored files included.
+Afterwards every file that still needs the user's decision is reported: files with inline
+conflict markers, and files the new version no longer has but the user had changed (kept, where
+Copier would delete them); git-ignored files it no longer has are kept when they hold local data.
 """
 
 import filecmp

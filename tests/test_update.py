@@ -10,12 +10,13 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from allpairspy import AllPairs
 from typer.testing import CliRunner
 
@@ -29,68 +30,89 @@ from generator import (
 )
 from generator.cli import app
 
-# The variant axes (issue 5 derives them from copier.yml; this is the same list by hand).
-# Each axis lists its values from "most on" to "off".
-AXES: dict[str, dict[str, dict[str, Any]]] = {
-    "auth": {name: {"auth": name} for name in ("jwt", "api_key", "none")},
-    "database": {name: {"database": name} for name in ("postgresql", "sqlite", "none")},
-    "cors": {"cors": {"cors_origins": ["http://localhost:3000"]}, "nocors": {"cors_origins": []}},
-    "middleware": {"mw": {"middleware": True}, "nomw": {"middleware": False}},
-    "background_tasks": {"bg": {"background_tasks": True}, "nobg": {"background_tasks": False}},
-    "docs": {
-        "docs_custom": {
-            "openapi_url": "/api/openapi.json",
-            "docs_url": "/api/docs",
-            "redoc_url": "/api/redoc",
-        },
-        "docs_default": {
-            "openapi_url": "/openapi.json",
-            "docs_url": "/docs",
-            "redoc_url": "/redoc",
-        },
-        "nodocs": {"openapi_url": "", "docs_url": "", "redoc_url": ""},
-    },
-    "static": {"static": {"static_files": True}, "nostatic": {"static_files": False}},
-}
+
+# The variant axes, as issue 5's matrix derives them from copier.yml (same names, labels and
+# answers); each axis has its choices, the template's default, an "on" and an "off" choice.
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    answers: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
-class Variant:
-    values: tuple[str, ...]
-
-    @property
-    def id(self) -> str:
-        return "-".join(self.values)
-
-    @property
-    def answers(self) -> dict[str, Any]:
-        merged: dict[str, Any] = {}
-        for axis, value in zip(AXES, self.values, strict=True):
-            merged.update(AXES[axis][value])
-        return merged
-
-    def but(self, axis: int, value: str) -> "Variant":
-        return Variant((*self.values[:axis], value, *self.values[axis + 1 :]))
+class Axis:
+    name: str
+    choices: tuple[Choice, ...]
+    default: Choice
+    on: Choice
+    off: Choice
 
 
-ALL_ON = Variant(tuple(next(iter(values)) for values in AXES.values()))
-ALL_OFF = Variant(tuple(list(values)[-1] for values in AXES.values()))
-DEFAULT = Variant(("jwt", "sqlite", "cors", "mw", "bg", "docs_default", "static"))
+def _choice_axis(name: str, values: tuple[str, ...], default: str) -> Axis:
+    choices = tuple(Choice(value, {name: value}) for value in values)
+    by_label = {choice.label: choice for choice in choices}
+    return Axis(name, choices, by_label[default], choices[-1], choices[0])
 
 
-def single_axis_changes() -> Iterator[tuple[Variant, Variant]]:
+def _toggle_axis(name: str, label: str) -> Axis:
+    on, off = Choice(label, {name: True}), Choice(f"no{label}", {name: False})
+    return Axis(name, (on, off), on, on, off)
+
+
+_DOCS_PATHS = {"openapi_url": "openapi.json", "docs_url": "docs", "redoc_url": "redoc"}
+_DOCS = (
+    Choice("docs_default", {}),
+    Choice("docs_custom", {n: f"/api/{p}" for n, p in _DOCS_PATHS.items()}),
+    Choice("docs_off", dict.fromkeys(_DOCS_PATHS, "")),
+)
+_CORS = (
+    Choice("cors", {"cors_origins": ["http://localhost:3000"]}),
+    Choice("nocors", {"cors_origins": []}),
+)
+MATRIX = (
+    _choice_axis("auth", ("none", "api_key", "jwt"), "jwt"),
+    _choice_axis("database", ("none", "sqlite", "postgresql"), "sqlite"),
+    Axis("cors", _CORS, _CORS[0], _CORS[0], _CORS[1]),
+    _toggle_axis("middleware", "mw"),
+    _toggle_axis("background_tasks", "bg"),
+    Axis("docs", _DOCS, _DOCS[0], _DOCS[1], _DOCS[2]),
+    _toggle_axis("static_files", "static"),
+)
+
+# A variant is one choice label per axis.
+Point = tuple[str, ...]
+CHOICES = [{choice.label: choice for choice in axis.choices} for axis in MATRIX]
+ALL_ON: Point = tuple(axis.on.label for axis in MATRIX)
+ALL_OFF: Point = tuple(axis.off.label for axis in MATRIX)
+DEFAULT: Point = tuple(axis.default.label for axis in MATRIX)
+
+
+def answers_of(point: Point) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for choices, label in zip(CHOICES, point, strict=True):
+        merged.update(choices[label].answers)
+    return merged
+
+
+def but(point: Point, axis: str, label: str) -> Point:
+    index = [each.name for each in MATRIX].index(axis)
+    return (*point[:index], label, *point[index + 1 :])
+
+
+def single_axis_changes() -> Iterator[tuple[Point, Point]]:
     for start in (ALL_ON, ALL_OFF, DEFAULT):
-        for axis, values in enumerate(AXES.values()):
-            for value in values:
-                if value != start.values[axis]:
-                    yield start, start.but(axis, value)
+        for axis in MATRIX:
+            for choice in axis.choices:
+                goal = but(start, axis.name, choice.label)
+                if goal != start:
+                    yield start, goal
 
 
-def pairwise_changes() -> Iterator[tuple[Variant, Variant]]:
+def pairwise_changes() -> Iterator[tuple[Point, Point]]:
     """A covering array over (from-axes, to-axes): every pair of values appears in some update."""
-    columns = [list(values) for values in AXES.values()]
+    columns = [list(choices) for choices in CHOICES]
     for row in AllPairs(columns + columns):
-        start, goal = Variant(tuple(row[: len(AXES)])), Variant(tuple(row[len(AXES) :]))
+        start, goal = tuple(row[: len(MATRIX)]), tuple(row[len(MATRIX) :])
         if start != goal:
             yield start, goal
 
@@ -104,7 +126,18 @@ SAMPLE = list(
 )
 # Updated projects whose own test suites run (the matrix runs every variant's suite; these
 # prove that an update's result is a working project, not only the same bytes).
-TESTED = [(ALL_ON.but(1, "none"), ALL_OFF), (ALL_OFF, ALL_ON.but(1, "none"))]
+NO_SERVER = but(ALL_ON, "database", "sqlite")
+TESTED = [(NO_SERVER, ALL_OFF), (ALL_OFF, NO_SERVER), (DEFAULT, but(DEFAULT, "auth", "none"))]
+
+
+def ids(pairs: list[tuple[Point, Point]]) -> list[str]:
+    return [f"{'-'.join(start)}->{'-'.join(goal)}" for start, goal in pairs]
+
+
+def recorded(project: Path) -> dict[str, Any]:
+    """A project's answers, as its answers file records them."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text(encoding="utf-8"))
+    return {name: value for name, value in answers.items() if not name.startswith("_")}
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -131,56 +164,59 @@ def comparable(files: dict[str, bytes]) -> dict[str, bytes]:
 @pytest.fixture(scope="session")
 def rendered(
     template_repo: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[Variant], Path]:
+) -> Callable[[Point], Path]:
     """Each variant generated once, directly, from the template's v1.0.0."""
-    cache: dict[Variant, Path] = {}
+    cache: dict[Point, Path] = {}
 
-    def render(variant: Variant) -> Path:
-        if variant not in cache:
-            dest = tmp_path_factory.mktemp(variant.id) / "service"
-            cache[variant] = generate(
-                template_repo, dest, variant.answers, defaults=True, vcs_ref="v1.0.0"
+    def render(point: Point) -> Path:
+        if point not in cache:
+            dest = tmp_path_factory.mktemp("-".join(point)) / "service"
+            cache[point] = generate(
+                template_repo, dest, answers_of(point), defaults=True, vcs_ref="v1.0.0"
             )
-        return cache[variant]
+        return cache[point]
 
     return render
 
 
 @pytest.fixture
 def project_of(
-    rendered: Callable[[Variant], Path], commit: Callable[[Path], None], tmp_path: Path
-) -> Callable[[Variant], Path]:
+    rendered: Callable[[Point], Path], commit: Callable[[Path], None], tmp_path: Path
+) -> Callable[[Point], Path]:
     """A committed copy of a variant, as a user's repository."""
 
-    def make(variant: Variant) -> Path:
+    def make(point: Point) -> Path:
         project = tmp_path / "service"
-        shutil.copytree(rendered(variant), project)
+        shutil.copytree(rendered(point), project)
         commit(project)
         return project
 
     return make
 
 
-@pytest.mark.parametrize(("start", "goal"), SAMPLE, ids=[f"{a.id}->{b.id}" for a, b in SAMPLE])
+@pytest.mark.parametrize(("start", "goal"), SAMPLE, ids=ids(SAMPLE))
 def test_toggle_equivalence(
-    start: Variant,
-    goal: Variant,
-    project_of: Callable[[Variant], Path],
-    rendered: Callable[[Variant], Path],
+    start: Point,
+    goal: Point,
+    project_of: Callable[[Point], Path],
+    rendered: Callable[[Point], Path],
 ) -> None:
     project = project_of(start)
-    result = update(project, goal.answers, to="v1.0.0")
+    result = update(project, recorded(rendered(goal)), to="v1.0.0")
     assert result.clean
     updated = {name: data for name, data in tree(project).items() if name not in result.local}
     assert comparable(updated) == comparable(tree(rendered(goal)))
 
 
-@pytest.mark.parametrize(("start", "goal"), TESTED, ids=[f"{a.id}->{b.id}" for a, b in TESTED])
+@pytest.mark.parametrize(("start", "goal"), TESTED, ids=ids(TESTED))
 def test_updated_project_passes_its_own_tests(
-    start: Variant, goal: Variant, project_of: Callable[[Variant], Path]
+    start: Point,
+    goal: Point,
+    project_of: Callable[[Point], Path],
+    rendered: Callable[[Point], Path],
 ) -> None:
     project = project_of(start)
-    assert update(project, goal.answers, to="v1.0.0").clean
+    assert update(project, recorded(rendered(goal)), to="v1.0.0").clean
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
         cwd=project,
@@ -287,8 +323,8 @@ def test_user_edits_survive_an_upgrade(edited_project: Path) -> None:
 
 
 def test_removing_a_feature_removes_its_files_but_not_the_users_work(
-    project_of: Callable[[Variant], Path],
-    rendered: Callable[[Variant], Path],
+    project_of: Callable[[Point], Path],
+    rendered: Callable[[Point], Path],
     commit: Callable[[Path], None],
 ) -> None:
     project = project_of(ALL_ON)
@@ -296,9 +332,9 @@ def test_removing_a_feature_removes_its_files_but_not_the_users_work(
     with (feature / "service.py").open("a", encoding="utf-8") as service:
         service.write("\n\ndef also_send_sms() -> None:\n    pass\n")
     commit(project)
-    goal = ALL_ON.but(list(AXES).index("background_tasks"), "nobg")
+    goal = but(ALL_ON, "background_tasks", "nobg")
 
-    result = update(project, goal.answers, to="v1.0.0")
+    result = update(project, {"background_tasks": False}, to="v1.0.0")
 
     assert result.kept == ("src/my_service/notifications/service.py",)
     assert not result.clean
@@ -343,7 +379,7 @@ def test_removing_a_feature_keeps_git_ignored_files_with_local_data(
 
 
 def test_refuses_uncommitted_changes(
-    project_of: Callable[[Variant], Path],
+    project_of: Callable[[Point], Path],
 ) -> None:
     project = project_of(DEFAULT)
     (project / "README.md").write_text("mine\n", encoding="utf-8")
@@ -364,7 +400,7 @@ def test_bad_answers_are_one_line_errors_and_change_nothing(
     data: dict[str, Any],
     error: type[Exception],
     message: str,
-    project_of: Callable[[Variant], Path],
+    project_of: Callable[[Point], Path],
 ) -> None:
     project = project_of(DEFAULT)
     before = tree(project)
@@ -417,7 +453,7 @@ def test_not_a_project(tmp_path: Path) -> None:
         update(tmp_path, {})
 
 
-def test_project_must_be_committed(rendered: Callable[[Variant], Path], tmp_path: Path) -> None:
+def test_project_must_be_committed(rendered: Callable[[Point], Path], tmp_path: Path) -> None:
     project = tmp_path / "service"
     shutil.copytree(rendered(DEFAULT), project)
     with pytest.raises(NotAProjectError, match="not a committed git repository"):
