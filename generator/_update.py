@@ -216,18 +216,20 @@ def _keep_changed_files(
     with tempfile.TemporaryDirectory(prefix="apiseed-old-") as scratch:
         old = Path(scratch) / project.path.name
         render_version(version_of(project.source, project.ref), old, old_answers, defaults=True)
+        # Copier deletes only what the old version generated (anything else is a migration's
+        # doing); of that, what no longer matches the old version holds the user's work.
         kept = [
             name
             for name in deleted
-            if not (old / name).is_file()
-            or git(project.path, "rev-parse", f"HEAD:./{name}")
+            if (old / name).is_file()
+            and git(project.path, "rev-parse", f"HEAD:./{name}")
             != git(project.path, "hash-object", "--", str(old / name))
         ]
         kept_local = [
             name
             for name in gone
-            if not (old / name).is_file()
-            or not filecmp.cmp(local.saved[name], old / name, shallow=False)
+            if (old / name).is_file()
+            and not filecmp.cmp(local.saved[name], old / name, shallow=False)
         ]
     if kept:
         git(project.path, "checkout", "HEAD", "--", *kept)

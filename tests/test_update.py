@@ -229,14 +229,15 @@ def test_updated_project_passes_its_own_tests(
 
 # Template v2, as a platform team would release it: changes near the user's edits below, a
 # file renamed away (py.typed deleted), a file the user edited deleted, and a new file.
-HEALTH_ROUTER = "template/src/{{ package_name }}/health/router.py.jinja"
-HEALTH_SCHEMAS = "template/src/{{ package_name }}/health/schemas.py"
-DOCSTRING_V1 = '"""Liveness probe: answers as long as the process serves requests."""'
-DOCSTRING_V2 = '"""Liveness probe: the process is up and serving requests."""'
-DOCSTRING_USER = '"""Liveness probe, used by our load balancer."""'
+HEALTH = "template/src/{{ package_name }}/health"
+ROUTER_V1 = 'router = APIRouter(tags=["health"])'
+ROUTER_V2 = 'router = APIRouter(tags=["health", "monitoring"])'
+ROUTER_USER = 'router = APIRouter(tags=["health"], include_in_schema=False)'
 
 
 def edit(file: Path, old: str, new: str) -> None:
+    if not file.exists():
+        file = file.with_name(file.name + ".jinja")
     text = file.read_text(encoding="utf-8")
     assert old in text, f"{file} no longer contains {old!r}: update the test's edit"
     file.write_text(text.replace(old, new, 1), encoding="utf-8")
@@ -247,9 +248,9 @@ def template_v2(
     make_template_repo: Callable[[str], Path], release: Callable[[Path, str], None]
 ) -> Path:
     repo = make_template_repo("v1.0.0")
-    edit(repo / HEALTH_ROUTER, DOCSTRING_V1, DOCSTRING_V2)
+    edit(repo / HEALTH / "router.py", ROUTER_V1, ROUTER_V2)
     edit(
-        repo / HEALTH_SCHEMAS,
+        repo / HEALTH / "schemas.py",
         "class Health(BaseModel):\n",
         'class Health(BaseModel):\n    """What GET /health reports."""\n\n',
     )
@@ -267,7 +268,7 @@ def edited_project(template_v2: Path, commit: Callable[[Path], None], tmp_path: 
     """A v1 project with the user's edits, own files and local (git-ignored) files committed."""
     project = generate(template_v2, tmp_path / "service", {}, defaults=True, vcs_ref="v1.0.0")
     package = project / "src/my_service"
-    edit(package / "health/router.py", DOCSTRING_V1, DOCSTRING_USER)
+    edit(package / "health/router.py", ROUTER_V1, ROUTER_USER)
     with (package / "health/schemas.py").open("a", encoding="utf-8") as schemas:
         schemas.write('    region: str = "eu"\n')
     edit(project / "README.md", "# My Service\n", "# My Service (payments team)\n")
@@ -299,8 +300,8 @@ def test_user_edits_survive_an_upgrade(edited_project: Path) -> None:
     # The same line changed on both sides: both versions, inline, between markers.
     router = (package / "health/router.py").read_text(encoding="utf-8")
     assert "<<<<<<< before updating" in router
-    assert DOCSTRING_USER in router
-    assert DOCSTRING_V2 in router
+    assert ROUTER_USER in router
+    assert ROUTER_V2 in router
     # Edits near and far from the template's changes merge with them.
     schemas = (package / "health/schemas.py").read_text(encoding="utf-8")
     assert '"""What GET /health reports."""' in schemas
