@@ -40,8 +40,13 @@ def template_with_migration(
 
 @pytest.fixture
 def project(template_with_migration: Path, commit: Callable[[Path], None], tmp_path: Path) -> Path:
+    # No authentication: its generated .env would be the template's, not only the user's.
     made = generate(
-        template_with_migration, tmp_path / "service", {}, defaults=True, vcs_ref="v1.0.0"
+        template_with_migration,
+        tmp_path / "service",
+        {"auth": "none"},
+        defaults=True,
+        vcs_ref="v1.0.0",
     )
     commit(made)
     (made / ".env").write_text("MY_SERVICE_ENVIRONMENT=staging\n", encoding="utf-8")

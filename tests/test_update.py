@@ -194,7 +194,25 @@ def project_of(
     return make
 
 
-@pytest.mark.parametrize(("start", "goal"), SAMPLE, ids=ids(SAMPLE))
+def stale_secrets(start: Point, goal: Point) -> bool:
+    """Auth changing between api_key and jwt: the generated .env is the project's once made
+    (_skip_if_exists), so it keeps the old choice's secret and lacks the new one's."""
+    auth = [axis.name for axis in MATRIX].index("auth")
+    return {start[auth], goal[auth]} == {"api_key", "jwt"}
+
+
+KNOWN_DEFECT = pytest.mark.xfail(
+    strict=True,
+    reason="template: .env keeps the old auth's secret when auth changes between api_key and "
+    "jwt (it should hold what every auth choice needs)",
+)
+
+
+@pytest.mark.parametrize(
+    ("start", "goal"),
+    [pytest.param(*pair, marks=[KNOWN_DEFECT] if stale_secrets(*pair) else []) for pair in SAMPLE],
+    ids=ids(SAMPLE),
+)
 def test_toggle_equivalence(
     start: Point,
     goal: Point,
@@ -340,9 +358,10 @@ def test_removing_a_feature_removes_its_files_but_not_the_users_work(
     assert result.kept == ("src/my_service/notifications/service.py",)
     assert not result.clean
     assert "also_send_sms" in (feature / "service.py").read_text(encoding="utf-8")
-    expected = tree(rendered(goal))
-    assert {path: data for path, data in tree(project).items() if path in expected} == expected
-    assert set(tree(project)) - set(expected) == {"src/my_service/notifications/service.py"}
+    expected = comparable(tree(rendered(goal)))
+    updated = comparable(tree(project))
+    assert {path: data for path, data in updated.items() if path in expected} == expected
+    assert set(updated) - set(expected) == {"src/my_service/notifications/service.py"}
 
 
 @pytest.fixture(scope="module")
