@@ -8,28 +8,43 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from generator._diff import diff
     from generator._errors import (
         ApiseedError,
         DataFileError,
         DestinationNotEmptyError,
+        DirtyProjectError,
+        GitError,
         InvalidAnswerError,
+        NotAProjectError,
         TemplateNotFoundError,
         UnknownQuestionError,
+        UpdateError,
     )
     from generator._render import generate, render
     from generator._settings import GeneratorSettings
+    from generator._source import REPOSITORY
     from generator._template import Question, bundled_template, questions, working_copy
+    from generator._update import UpdateResult, update
 
 _PUBLIC = {
     "ApiseedError": "generator._errors",
     "DataFileError": "generator._errors",
     "DestinationNotEmptyError": "generator._errors",
+    "DirtyProjectError": "generator._errors",
+    "GitError": "generator._errors",
     "InvalidAnswerError": "generator._errors",
+    "NotAProjectError": "generator._errors",
     "TemplateNotFoundError": "generator._errors",
     "UnknownQuestionError": "generator._errors",
+    "UpdateError": "generator._errors",
+    "diff": "generator._diff",
     "generate": "generator._render",
     "render": "generator._render",
     "GeneratorSettings": "generator._settings",
+    "REPOSITORY": "generator._source",
+    "UpdateResult": "generator._update",
+    "update": "generator._update",
     "Question": "generator._template",
     "bundled_template": "generator._template",
     "questions": "generator._template",
@@ -37,18 +52,26 @@ _PUBLIC = {
 }
 
 __all__ = [
+    "REPOSITORY",
     "ApiseedError",
     "DataFileError",
     "DestinationNotEmptyError",
+    "DirtyProjectError",
     "GeneratorSettings",
+    "GitError",
     "InvalidAnswerError",
+    "NotAProjectError",
     "Question",
     "TemplateNotFoundError",
     "UnknownQuestionError",
+    "UpdateError",
+    "UpdateResult",
     "bundled_template",
+    "diff",
     "generate",
     "questions",
     "render",
+    "update",
     "working_copy",
 ]
 

@@ -28,3 +28,19 @@ class DestinationNotEmptyError(ApiseedError):
 
 class DataFileError(ApiseedError):
     """A --data or --data-file value could not be read."""
+
+
+class GitError(ApiseedError):
+    """A git command failed (for example, the template source cannot be reached)."""
+
+
+class NotAProjectError(ApiseedError):
+    """The folder is not a generated project under git that can be updated."""
+
+
+class DirtyProjectError(ApiseedError):
+    """The project has uncommitted changes, so an update could not be undone or reviewed."""
+
+
+class UpdateError(ApiseedError):
+    """Copier refused or failed the update; the project was left as it was."""

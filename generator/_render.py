@@ -3,7 +3,7 @@
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,8 @@ from generator._errors import (
     InvalidAnswerError,
     UnknownQuestionError,
 )
-from generator._template import questions
+from generator._source import TemplateVersion, resolve, stamp_answers
+from generator._template import Question, questions, working_copy
 
 _COPIER_ERROR = re.compile(
     r"^(?:Validation error for question '(?P<q1>[^']+)': |Invalid choice for '(?P<q2>[^']+)': )"
@@ -22,7 +23,12 @@ _COPIER_ERROR = re.compile(
 
 
 def check_answer_names(template: Path, data: Mapping[str, Any]) -> None:
-    known = {question.name for question in questions(template)}
+    check_names(questions(template), data)
+
+
+def check_names(asked: Iterable[Question], data: Mapping[str, Any]) -> None:
+    """Refuse answers to questions the template does not ask (Copier would ignore them)."""
+    known = {question.name for question in asked}
     unknown = sorted(set(data) - known)
     if unknown:
         raise UnknownQuestionError(
@@ -41,7 +47,7 @@ def as_invalid_answer(error: ValueError) -> InvalidAnswerError | None:
 
 
 def render(
-    template: Path,
+    template: str | Path,
     dest: Path,
     data: Mapping[str, Any],
     *,
@@ -71,8 +77,36 @@ def render(
         raise invalid from None
 
 
+def render_version(
+    version: TemplateVersion,
+    dest: Path,
+    data: Mapping[str, Any],
+    *,
+    defaults: bool,
+    user_defaults: Mapping[str, Any] | None = None,
+    quiet: bool = True,
+) -> None:
+    """Render one template version into ``dest``; its answers file records that version."""
+    if version.files is None:
+        render(
+            version.source,
+            dest,
+            data,
+            defaults=defaults,
+            user_defaults=user_defaults,
+            vcs_ref=version.ref,
+            quiet=quiet,
+        )
+        return
+    with tempfile.TemporaryDirectory(prefix="apiseed-template-") as scratch:
+        files = working_copy(version.files, Path(scratch))
+        render(files, dest, data, defaults=defaults, user_defaults=user_defaults, quiet=quiet)
+    if version.ref is not None:
+        stamp_answers(dest, version.source, version.ref)
+
+
 def generate(
-    template: Path,
+    template: str | Path | None,
     dest: Path,
     data: Mapping[str, Any],
     *,
@@ -81,9 +115,15 @@ def generate(
     vcs_ref: str | None = None,
     quiet: bool = True,
 ) -> Path:
-    """Create a new project at ``dest``; on any error ``dest`` is left exactly as it was."""
+    """Create a new project at ``dest``; on any error ``dest`` is left exactly as it was.
+
+    ``template`` is a path or git URL (None: apiseed's own repository, read from the bundled
+    release when ``vcs_ref`` is that release); ``vcs_ref`` defaults to its newest release tag.
+    The answers file records the template's source and version, so the project can be updated.
+    """
     dest = dest.absolute()
-    check_answer_names(template, data)
+    version = resolve(template, vcs_ref)
+    check_names(version.questions(), data)
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise DestinationNotEmptyError(f"destination {dest} exists and is not an empty folder")
     missing_parents = [parent for parent in dest.parents if not parent.exists()]
@@ -92,14 +132,8 @@ def generate(
     done = False
     try:
         rendered = staging / dest.name
-        render(
-            template,
-            rendered,
-            data,
-            defaults=defaults,
-            user_defaults=user_defaults,
-            vcs_ref=vcs_ref,
-            quiet=quiet,
+        render_version(
+            version, rendered, data, defaults=defaults, user_defaults=user_defaults, quiet=quiet
         )
         if dest.exists():
             for entry in rendered.iterdir():

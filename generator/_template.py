@@ -48,11 +48,15 @@ class Question:
 
 @cache
 def questions(template: Path) -> tuple[Question, ...]:
-    """The template's questions, in the order Copier asks them."""
+    """The questions of a template folder, in the order Copier asks them."""
     config_file = template / "copier.yml"
     if not config_file.is_file():
         raise TemplateNotFoundError(f"no copier.yml in {template}")
-    config: dict[str, Any] = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    return parse_questions(yaml.safe_load(config_file.read_text(encoding="utf-8")))
+
+
+def parse_questions(config: dict[str, Any]) -> tuple[Question, ...]:
+    """The questions of a parsed copier.yml, in the order Copier asks them."""
     found = []
     for name, spec in config.items():
         if name.startswith("_") or not isinstance(spec, dict):

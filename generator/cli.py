@@ -2,9 +2,12 @@
 
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from generator._update import UpdateResult
 
 app = typer.Typer(
     name="apiseed",
@@ -21,6 +24,17 @@ DataOption = Annotated[
 DataFileOption = Annotated[
     Path | None,
     typer.Option("--data-file", help="YAML file of answers; --data wins over it."),
+]
+ProjectArgument = Annotated[
+    Path, typer.Argument(help="The generated project (a committed git repository).")
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option("--to", help="Template version (tag or commit); default: the newest release."),
+]
+TrustOption = Annotated[
+    bool,
+    typer.Option("--trust", help="Allow the template's migration commands (_migrations) to run."),
 ]
 
 
@@ -49,11 +63,9 @@ def new(
     from generator._errors import ApiseedError
     from generator._render import generate
     from generator._settings import GeneratorSettings
-    from generator._template import bundled_template
 
     try:
         settings = GeneratorSettings()
-        template = Path(settings.template) if settings.template else bundled_template()
         answers = parse_data(data or [], data_file)
         if not defaults and not interactive():
             raise ApiseedError("no terminal to ask the questions on: pass --defaults or --data")
@@ -61,7 +73,7 @@ def new(
         spinner = defaults and interactive()
         with console().status("Generating…") if spinner else nullcontext():
             project = generate(
-                template,
+                settings.template,
                 dest,
                 answers,
                 defaults=defaults,
@@ -83,12 +95,10 @@ def features() -> None:
     from generator._console import console
     from generator._errors import ApiseedError
     from generator._settings import GeneratorSettings
-    from generator._template import bundled_template, questions
+    from generator._source import resolve
 
     try:
-        settings = GeneratorSettings()
-        template = Path(settings.template) if settings.template else bundled_template()
-        found = questions(template)
+        found = resolve(GeneratorSettings().template, None).questions()
     except ApiseedError as error:
         raise fail(error) from None
     table = Table("question", "type", "default", "choices", "help")
@@ -101,3 +111,79 @@ def features() -> None:
             question.help,
         )
     console().print(table)
+
+
+@app.command()
+def update(
+    project: ProjectArgument = Path(),
+    to: ToOption = None,
+    data: DataOption = None,
+    data_file: DataFileOption = None,
+    trust: TrustOption = False,
+) -> None:
+    """Update PROJECT to a newer template version, changing answers with --data on the way."""
+    from generator._answers import parse_data
+    from generator._console import console, interactive
+    from generator._errors import ApiseedError
+    from generator._settings import GeneratorSettings
+    from generator._update import update as run_update
+
+    try:
+        answers = parse_data(data or [], data_file)
+        with console().status("Updating…") if interactive() else nullcontext():
+            result = run_update(
+                project, answers, to=to, trust=trust, user_defaults=GeneratorSettings().defaults
+            )
+    except ApiseedError as error:
+        raise fail(error) from None
+    console().print(f"Updated {result.project} from {result.from_ref} to {result.to_ref}")
+    console().print(f"{len(result.changed)} files changed: review them with git diff, then commit")
+    report(result)
+    if not result.clean:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def diff(
+    project: ProjectArgument = Path(),
+    to: ToOption = None,
+    data: DataOption = None,
+    data_file: DataFileOption = None,
+    trust: TrustOption = False,
+) -> None:
+    """Show what `apiseed update` would change in PROJECT's last commit, changing nothing."""
+    from generator._answers import parse_data
+    from generator._console import console
+    from generator._diff import diff as run_diff
+    from generator._errors import ApiseedError
+    from generator._settings import GeneratorSettings
+
+    try:
+        answers = parse_data(data or [], data_file)
+        patch, result = run_diff(
+            project,
+            answers,
+            to=to,
+            trust=trust,
+            user_defaults=GeneratorSettings().defaults,
+            color=console().is_terminal,
+        )
+    except ApiseedError as error:
+        raise fail(error) from None
+    typer.echo(patch, nl=False)
+    report(result)
+
+
+def report(result: "UpdateResult") -> None:
+    """List, on stderr, the files an update leaves for the user to resolve or look at."""
+    from generator._console import error_console
+
+    for name in result.conflicts:
+        error_console().print(f"conflict: {name} (resolve the <<<<<<< markers)")
+    for name in result.kept:
+        error_console().print(f"conflict: {name} (the new version removes it; you changed it)")
+    for name in result.local:
+        error_console().print(
+            f"kept: {name} (git-ignored; the new version no longer makes it: "
+            "delete it if you do not need it)"
+        )

@@ -1,7 +1,11 @@
-"""Fixtures shared by apiseed's tests."""
+"""Fixtures shared by apiseed's tests: tools isolated from the developer's own settings, the
+template's working copy, tagged template repositories made from it, and PostgreSQL."""
 
 import os
-from collections.abc import Iterator
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -14,14 +18,91 @@ POSTGRES_URL = "APISEED_POSTGRES_URL"
 REQUIRE_POSTGRES = "APISEED_REQUIRE_POSTGRES"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def isolated_copier_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Keep a developer's own Copier settings (user defaults, trust) out of the tests."""
-    settings = tmp_path_factory.mktemp("copier-settings") / "settings.yml"
-    settings.write_text("{}\n")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("COPIER_SETTINGS_PATH", str(settings))
-        yield
+def run_git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+    ).stdout
+
+
+def commit_all(repo: Path, message: str = "commit") -> None:
+    """Commit everything in ``repo`` (initialising it first when needed)."""
+    if not (repo / ".git").exists():
+        run_git(repo, "init", "--quiet")
+    run_git(repo, "add", "--all")
+    run_git(repo, "commit", "--quiet", "--allow-empty", "-m", message)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """No developer settings leak in: Copier's settings and cache, git's config, APISEED_*.
+
+    Copier's in-process git runner copied the environment when it was first imported (by
+    pytest-copie, before this runs), so a test that needs git's config for Copier runs Copier
+    in its own process.
+    """
+    home = Path(tempfile.mkdtemp(prefix="apiseed-tests-"))
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+    (home / "copier-settings.yml").write_text("{}\n", encoding="utf-8")
+    (home / "gitconfig").write_text(
+        "[user]\n\tname = apiseed tests\n\temail = tests@example.com\n"
+        "[init]\n\tdefaultBranch = main\n",
+        encoding="utf-8",
+    )
+    os.environ["COPIER_SETTINGS_PATH"] = str(home / "copier-settings.yml")
+    os.environ["COPIER_CACHE_DIR"] = str(home / "copier-cache")
+    os.environ["GIT_CONFIG_GLOBAL"] = str(home / "gitconfig")
+    os.environ["GIT_CONFIG_NOSYSTEM"] = "1"
+    for name in ("APISEED_TEMPLATE", "APISEED_DEFAULTS"):
+        os.environ.pop(name, None)
+
+
+@pytest.fixture
+def git_config() -> Iterator[Path]:
+    """The tests' global git config; what a test adds to it is removed afterwards."""
+    path = Path(os.environ["GIT_CONFIG_GLOBAL"])
+    original = path.read_text(encoding="utf-8")
+    yield path
+    path.write_text(original, encoding="utf-8")
+
+
+TemplateFactory = Callable[[str], Path]
+Commit = Callable[[Path], None]
+Release = Callable[[Path, str], None]
+
+
+def release_all(repo: Path, tag: str) -> None:
+    """Release the template in ``repo`` as it is now: commit everything, tag it ``tag``."""
+    commit_all(repo, f"release {tag}")
+    run_git(repo, "tag", tag)
+
+
+@pytest.fixture(scope="session")
+def release() -> Release:
+    """The function releasing a template repository's working tree as a version tag."""
+    return release_all
+
+
+@pytest.fixture(scope="session")
+def commit() -> Commit:
+    """The function committing everything in a folder, as a user does before updating."""
+    return commit_all
+
+
+@pytest.fixture(scope="session")
+def make_template_repo(tmp_path_factory: pytest.TempPathFactory) -> TemplateFactory:
+    """A function making a git repository of the working copy, tagged ``tag``."""
+
+    def make(tag: str) -> Path:
+        repo = working_copy(REPO, tmp_path_factory.mktemp("template"))
+        release_all(repo, tag)
+        return repo
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def template_repo(make_template_repo: TemplateFactory) -> Path:
+    """The working copy as a template repository at release v1.0.0."""
+    return make_template_repo("v1.0.0")
 
 
 @pytest.fixture(scope="session")

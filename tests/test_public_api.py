@@ -1,18 +1,26 @@
 import generator
 
 PUBLIC_NAMES = [
+    "REPOSITORY",
     "ApiseedError",
     "DataFileError",
     "DestinationNotEmptyError",
+    "DirtyProjectError",
     "GeneratorSettings",
+    "GitError",
     "InvalidAnswerError",
+    "NotAProjectError",
     "Question",
     "TemplateNotFoundError",
     "UnknownQuestionError",
+    "UpdateError",
+    "UpdateResult",
     "bundled_template",
+    "diff",
     "generate",
     "questions",
     "render",
+    "update",
     "working_copy",
 ]
 
