@@ -194,25 +194,7 @@ def project_of(
     return make
 
 
-def stale_secrets(start: Point, goal: Point) -> bool:
-    """Auth changing between api_key and jwt: the generated .env is the project's once made
-    (_skip_if_exists), so it keeps the old choice's secret and lacks the new one's."""
-    auth = [axis.name for axis in MATRIX].index("auth")
-    return {start[auth], goal[auth]} == {"api_key", "jwt"}
-
-
-KNOWN_DEFECT = pytest.mark.xfail(
-    strict=True,
-    reason="template: .env keeps the old auth's secret when auth changes between api_key and "
-    "jwt (it should hold what every auth choice needs)",
-)
-
-
-@pytest.mark.parametrize(
-    ("start", "goal"),
-    [pytest.param(*pair, marks=[KNOWN_DEFECT] if stale_secrets(*pair) else []) for pair in SAMPLE],
-    ids=ids(SAMPLE),
-)
+@pytest.mark.parametrize(("start", "goal"), SAMPLE, ids=ids(SAMPLE))
 def test_toggle_equivalence(
     start: Point,
     goal: Point,
