@@ -1,0 +1,138 @@
+"""``apiseed check``: render variants and verify each one, cheap steps first, in parallel.
+
+1. render + files (workers): Copier's Python API from one working copy of the template;
+2. ruff: one ``ruff check`` and one ``ruff format --check`` over every tree that got this far;
+3. deps, mypy, tests, wheel (workers, per variant).
+
+A variant stops at its first failing step. Workers are long-lived processes that import the
+heavy libraries once and keep a mypy cache of their own (``generator._worker``).
+"""
+
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator._pool import Pool
+from generator._steps import POSTGRES_URL_VARIABLE, Failure, Timings, cpu_seconds
+from generator._variants import Variant
+from generator._worker import Run
+
+
+@dataclass
+class Outcome:
+    variant: Variant
+    timings: Timings = field(default_factory=Timings)
+    failure: Failure | None = None
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome]
+    wall_seconds: float
+    cpu_seconds: float
+    jobs: int
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome.failure is not None]
+
+    def steps(self, kind: str = "wall") -> dict[str, list[float]]:
+        """Each step's seconds (``wall`` or ``cpu``), one per variant that ran it."""
+        found: dict[str, list[float]] = {}
+        for outcome in self.outcomes:
+            for step, seconds in getattr(outcome.timings, kind).items():
+                found.setdefault(step, []).append(seconds)
+        return found
+
+    def medians(self, kind: str = "wall") -> dict[str, float]:
+        """Median seconds per variant of each step, over the variants that ran it."""
+        return {step: statistics.median(values) for step, values in self.steps(kind).items()}
+
+    def totals(self, kind: str = "wall") -> dict[str, float]:
+        """Seconds spent in each step, summed over the variants."""
+        return {step: sum(values) for step, values in self.steps(kind).items()}
+
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+
+def check(
+    template: Path,
+    variants: Sequence[Variant],
+    *,
+    jobs: int,
+    keep: Path | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Check ``variants`` of the template at ``template`` (its files as they are on disk)."""
+    from generator._template import working_copy
+
+    started = time.perf_counter()
+    cpu_before = cpu_seconds()
+    report = progress or (lambda phase, done, total: None)
+    root = Path(tempfile.mkdtemp(prefix="apiseed-check-")).resolve()
+    outcomes = [Outcome(variant) for variant in variants]
+    try:
+        run = Run(
+            root=root,
+            template=working_copy(template, root / "template"),
+            postgres_url=os.environ.get(POSTGRES_URL_VARIABLE) or None,
+        )
+        run.trees.mkdir()
+        with Pool(jobs, cwd=root) as pool:
+            _phase(pool, "render", run, outcomes, report)
+            survivors = [outcome for outcome in outcomes if outcome.failure is None]
+            report("ruff", 0, 1)
+            _ruff(run, survivors)
+            report("ruff", 1, 1)
+            _phase(pool, "verify", run, [o for o in survivors if o.failure is None], report)
+        if keep is not None:
+            keep_failed(run.trees, outcomes, keep)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return Report(outcomes, time.perf_counter() - started, cpu_seconds() - cpu_before, jobs)
+
+
+def _phase(pool: Pool, task: str, run: Run, outcomes: list[Outcome], report: Progress) -> None:
+    report(task, 0, len(outcomes))
+    results = pool.map(task, [(run, outcome.variant) for outcome in outcomes])
+    for done, (index, (timings, failure)) in enumerate(results, 1):
+        outcomes[index].timings.add(timings)
+        outcomes[index].failure = failure
+        report(task, done, len(outcomes))
+
+
+def _ruff(run: Run, outcomes: list[Outcome]) -> None:
+    from generator._steps import ruff
+
+    if not outcomes:
+        return
+    started, cpu = time.perf_counter(), cpu_seconds()
+    failed = ruff(run.trees, [outcome.variant.id for outcome in outcomes])
+    wall_share = (time.perf_counter() - started) / len(outcomes)
+    cpu_share = (cpu_seconds() - cpu) / len(outcomes)
+    for outcome in outcomes:
+        outcome.timings.wall["ruff"] = wall_share
+        outcome.timings.cpu["ruff"] = cpu_share
+        error = failed.get(outcome.variant.id)
+        if error is not None:
+            outcome.failure = Failure(error.step, error.message, error.detail)
+
+
+def keep_failed(trees: Path, outcomes: list[Outcome], keep: Path) -> None:
+    """Copy each failed variant's tree to ``keep``, with the failure's full output beside it."""
+    for outcome in outcomes:
+        tree = trees / outcome.variant.id
+        if outcome.failure is None or not tree.exists():
+            continue
+        destination = keep / outcome.variant.id
+        shutil.rmtree(destination, ignore_errors=True)
+        shutil.copytree(tree, destination, symlinks=True)
+        (destination / "apiseed-check-failure.txt").write_text(
+            f"step: {outcome.failure.step}\n\n{outcome.failure.detail}\n", encoding="utf-8"
+        )
