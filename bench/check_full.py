@@ -34,8 +34,9 @@ def main() -> int:
     load_after = os.getloadavg()[0]
 
     count = len(report.outcomes)
+    selection = "chosen ids" if options.ids else f"tier {options.tier}"
     print(
-        f"tier {options.tier}: {count} variants, {len(report.failures)} failed, "
+        f"{selection}: {count} variants, {len(report.failures)} failed, "
         f"{options.jobs} jobs, {os.cpu_count()} CPUs"
     )
     print(

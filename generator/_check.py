@@ -82,6 +82,7 @@ def check(
             root=root,
             template=working_copy(template, root / "template"),
             postgres_url=os.environ.get(POSTGRES_URL_VARIABLE) or None,
+            mypy_seed=mypy_seed(),
         )
         run.trees.mkdir()
         with Pool(jobs, cwd=root) as pool:
@@ -91,6 +92,7 @@ def check(
             _ruff(run, survivors)
             report("ruff", 1, 1)
             _phase(pool, "verify", run, [o for o in survivors if o.failure is None], report)
+        _save_mypy_seed(run)
         if keep is not None:
             keep_failed(run.trees, outcomes, keep)
     finally:
@@ -122,6 +124,32 @@ def _ruff(run: Run, outcomes: list[Outcome]) -> None:
         error = failed.get(outcome.variant.id)
         if error is not None:
             outcome.failure = Failure(error.step, error.message, error.detail)
+
+
+def mypy_seed() -> Path:
+    """Where a mypy cache is kept between runs (mypy checks every entry before trusting it)."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "apiseed" / "mypy"
+
+
+def _save_mypy_seed(run: Run) -> None:
+    """Keep one worker's mypy cache for the next run: copied aside, then renamed into place."""
+    caches = sorted((run.root / "mypy-cache").glob("*"))
+    if run.mypy_seed is None or not caches:
+        return
+    run.mypy_seed.parent.mkdir(parents=True, exist_ok=True)
+    fresh = Path(tempfile.mkdtemp(prefix=".mypy-", dir=run.mypy_seed.parent))
+    shutil.copytree(caches[0], fresh, dirs_exist_ok=True)
+    old = run.mypy_seed.with_name(f"{fresh.name}-old")
+    try:
+        if run.mypy_seed.exists():
+            run.mypy_seed.rename(old)
+        fresh.rename(run.mypy_seed)
+    except OSError:  # another run got there first: its cache is as good
+        pass
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def keep_failed(trees: Path, outcomes: list[Outcome], keep: Path) -> None:

@@ -60,12 +60,20 @@ class Display:
 
 
 def print_report(console: Console, report: Report) -> None:
-    if report.failures:
+    if report.failures and console.is_terminal:
         table = Table("variant", "step", "first error", title="Failures")
         for outcome in report.failures:
             assert outcome.failure is not None
             table.add_row(outcome.variant.id, outcome.failure.step, outcome.failure.message)
         console.print(table)
+    for outcome in report.failures if not console.is_terminal else []:
+        assert outcome.failure is not None  # plain lines: one per failure, easy to grep in logs
+        failure = outcome.failure
+        console.print(
+            f"FAILED {outcome.variant.id} [{failure.step}] {failure.message}",
+            soft_wrap=True,
+            markup=False,
+        )
     timings = Table(
         "step",
         "median wall s/variant",

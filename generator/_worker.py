@@ -52,6 +52,7 @@ class Run:
     root: Path
     template: Path
     postgres_url: str | None
+    mypy_seed: Path | None = None  # a mypy cache from an earlier run, copied to start warm
 
     @property
     def trees(self) -> Path:
@@ -77,6 +78,8 @@ def verify(run: Run, variant: Variant) -> Result:
     work = run.root / "work" / variant.id
     work.mkdir(parents=True)
     cache = run.root / "mypy-cache" / str(os.getpid())
+    if not cache.exists() and run.mypy_seed is not None and run.mypy_seed.is_dir():
+        shutil.copytree(run.mypy_seed, cache, dirs_exist_ok=True)
     package = _steps.package_of(tree)
     steps: list[tuple[str, Callable[[], None]]] = [
         ("deps", lambda: _steps.check_dependencies(tree, package)),

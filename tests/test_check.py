@@ -166,7 +166,7 @@ def test_cli_exit_code_junit_and_kept_trees(tmp_path: Path) -> None:
 
     assert result.exit_code == 1
     for variant_id in WITH_MIDDLEWARE:
-        assert variant_id in result.stdout
+        assert f"FAILED {variant_id} [ruff] src/my_service/middleware.py:" in result.stdout
     assert "2 variant(s) failed" in result.stderr
     suite = ElementTree.parse(junit).getroot().find("testsuite")
     assert suite is not None
@@ -188,7 +188,7 @@ def test_cli_passes_and_prints_the_timings() -> None:
 
     assert result.exit_code == 0, result.output
     assert "1 variant(s): 1 passed, 0 failed" in result.stdout
-    assert "median s/variant" in result.stdout
+    assert "median CPU s/variant" in result.stdout
 
 
 @pytest.mark.matrix
