@@ -26,15 +26,21 @@ def main() -> int:
     parser.add_argument("--tier", choices=TIERS, default="full")
     parser.add_argument("--jobs", type=int, default=default_jobs())
     parser.add_argument("--ids", help="comma-separated variant ids instead of a tier")
+    parser.add_argument("--every", type=int, default=1, help="only every N-th variant")
+    parser.add_argument("--template", type=Path, default=REPO, help="template checkout")
     options = parser.parse_args()
 
-    variants = by_ids(REPO, options.ids.split(",")) if options.ids else tier(REPO, options.tier)
+    template = options.template
+    if options.ids:
+        variants = by_ids(template, options.ids.split(","))
+    else:
+        variants = tier(template, options.tier)[:: options.every]
     load_before = os.getloadavg()[0]
-    report = check(REPO, variants, jobs=options.jobs)
+    report = check(template, variants, jobs=options.jobs)
     load_after = os.getloadavg()[0]
 
     count = len(report.outcomes)
-    selection = "chosen ids" if options.ids else f"tier {options.tier}"
+    selection = "chosen ids" if options.ids else f"tier {options.tier} (every {options.every})"
     print(
         f"{selection}: {count} variants, {len(report.failures)} failed, "
         f"{options.jobs} jobs, {os.cpu_count()} CPUs"

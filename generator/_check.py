@@ -75,7 +75,7 @@ def check(
     started = time.perf_counter()
     cpu_before = cpu_seconds()
     report = progress or (lambda phase, done, total: None)
-    root = Path(tempfile.mkdtemp(prefix="apiseed-check-")).resolve()
+    root = scratch("apiseed-check-")
     outcomes = [Outcome(variant) for variant in variants]
     try:
         run = Run(
@@ -124,6 +124,17 @@ def _ruff(run: Run, outcomes: list[Outcome]) -> None:
         error = failed.get(outcome.variant.id)
         if error is not None:
             outcome.failure = Failure(error.step, error.message, error.detail)
+
+
+def scratch(prefix: str) -> Path:
+    """A new folder for a run's files, in memory when the machine has a tmpfs at /dev/shm.
+
+    The variants' tests write SQLite databases and commit often; on a disk each commit waits
+    for fsync, in memory it does not (the tests are the same, only their temporary files move).
+    """
+    memory = Path("/dev/shm")
+    where = memory if memory.is_dir() and os.access(memory, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=where)).resolve()
 
 
 def mypy_seed() -> Path:

@@ -8,13 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from generator._check import Outcome, Progress, Report, keep_failed
+from generator._check import Outcome, Progress, Report, keep_failed, scratch
 from generator._steps import (
     POSTGRES_URL_VARIABLE,
     StepFailedError,
@@ -43,7 +42,7 @@ def fresh(
     started = time.perf_counter()
     cpu_before = cpu_seconds()
     report = progress or (lambda phase, done, total: None)
-    root = Path(tempfile.mkdtemp(prefix="apiseed-fresh-")).resolve()
+    root = scratch("apiseed-fresh-")
     outcomes = [Outcome(variant) for variant in variants]
     postgres_url = os.environ.get(POSTGRES_URL_VARIABLE) or None
     try:

@@ -41,24 +41,41 @@ class Pool:
         ]
 
     def map(self, name: str, items: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
-        """Run task ``name`` on every item; yields ``(index, result)`` as each one finishes."""
-        pending = deque(enumerate(items))
+        """Run task ``name`` on every item; yields ``(index, result)`` as each one finishes.
+
+        Each worker takes a contiguous run of the items (neighbouring variants differ in few
+        files, so its mypy cache has less to redo); one that runs dry takes from the far end of
+        the longest remaining run.
+        """
+        count = len(self._workers)
+        bounds = [k * len(items) // count for k in range(count + 1)]
+        queues = [
+            deque((index, items[index]) for index in range(bounds[k], bounds[k + 1]))
+            for k in range(count)
+        ]
         selector = selectors.DefaultSelector()
         busy: dict[int, int] = {}
+
+        def feed(k: int) -> bool:
+            queue = queues[k] if queues[k] else max(queues, key=len)
+            if not queue:
+                return False
+            busy[k] = self._send(
+                self._workers[k], name, queue.popleft() if queue is queues[k] else queue.pop()
+            )
+            return True
+
         try:
-            for worker in self._workers:
-                if pending:
-                    busy[id(worker)] = self._send(worker, name, pending.popleft())
+            for k, worker in enumerate(self._workers):
+                if feed(k):
                     assert worker.stdout is not None
-                    selector.register(worker.stdout, selectors.EVENT_READ, worker)
+                    selector.register(worker.stdout, selectors.EVENT_READ, k)
             while busy:
                 for key, _ in selector.select():
-                    worker = key.data
-                    index = busy.pop(id(worker))
-                    yield index, self._receive(worker)
-                    if pending:
-                        busy[id(worker)] = self._send(worker, name, pending.popleft())
-                    else:
+                    k = key.data
+                    index = busy.pop(k)
+                    yield index, self._receive(self._workers[k])
+                    if not feed(k):
                         selector.unregister(key.fileobj)
         finally:
             selector.close()

@@ -149,7 +149,9 @@ def run_tests(tree: Path, package: str, env: Mapping[str, str], basetemp: Path, 
     def pytest_main() -> int:
         import pytest
 
-        for name in [name for name in os.environ if name.startswith(f"{package.upper()}_")]:
+        # The project's own settings and pytest's variables from an outer run stay out.
+        outer = (f"{package.upper()}_", "PYTEST_")
+        for name in [name for name in os.environ if name.startswith(outer)]:
             del os.environ[name]
         os.environ.update(env)
         # Warm workers import pytest plugins (anyio) before pytest starts, which pytest reports
