@@ -26,6 +26,16 @@ FEATURE_FILES: Mapping[str, tuple[str, ...]] = {
     "middleware": ("src/{package}/middleware.py", "tests/test_middleware.py"),
     "background_tasks": ("src/{package}/notifications", "tests/notifications"),
     "static_files": ("static/index.html", "tests/test_static.py"),
+    "database": (
+        "src/{package}/database.py",
+        "src/{package}/models.py",
+        "src/{package}/items/models.py",
+        "alembic.ini",
+        "migrations/env.py",
+        "migrations/versions",
+        "tests/test_database.py",
+        "tests/test_migrations.py",
+    ),
 }
 
 _DOCS_PRESETS: Mapping[str, Mapping[str, str]] = {

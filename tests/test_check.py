@@ -13,7 +13,7 @@ from generator._check import Report, check
 from generator._fresh import fresh
 from generator._pool import default_jobs
 from generator._template import working_copy
-from generator._variants import all_off, all_on, by_ids, full
+from generator._variants import all_off, all_on, by_ids, full, smoke
 from generator.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,11 +57,14 @@ def run(template: Path, ids: Sequence[str]) -> Report:
     return check(template, by_ids(REPO, ids), jobs=2)
 
 
-def test_a_few_variants_pass() -> None:
-    report = run(REPO, FEW)
+def test_the_smoke_tier_passes() -> None:
+    needs_postgres()
+    variants = smoke(REPO)
+
+    report = check(REPO, variants, jobs=2)
 
     assert failures(report) == {}
-    assert {outcome.variant.id for outcome in report.outcomes} == set(FEW)
+    assert [outcome.variant for outcome in report.outcomes] == list(variants)
     for outcome in report.outcomes:
         assert list(outcome.timings.wall) == [
             "render",
