@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from generator._check import check
 from generator._pool import default_jobs
-from generator._variants import TIERS, by_ids, tier
+from generator._variants import TIERS, by_ids, variants
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -32,11 +32,11 @@ def main() -> int:
 
     template = options.template
     if options.ids:
-        variants = by_ids(template, options.ids.split(","))
+        chosen = by_ids(template, options.ids.split(","))
     else:
-        variants = tier(template, options.tier)[:: options.every]
+        chosen = variants(template, options.tier)[:: options.every]
     load_before = os.getloadavg()[0]
-    report = check(template, variants, jobs=options.jobs)
+    report = check(template, chosen, jobs=options.jobs)
     load_after = os.getloadavg()[0]
 
     count = len(report.outcomes)

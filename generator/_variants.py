@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator._errors import ApiseedError
+from generator._errors import ApiseedError, UnknownVariantError
 from generator._template import Question, questions
 
 TIERS = ("full", "pairwise", "smoke")
@@ -50,10 +50,6 @@ _DOCS_PRESETS: Mapping[str, Mapping[str, str]] = {
 _CHOICE_AXES = ("auth", "database")
 _CORS = "cors_origins"
 _TOGGLES = {"middleware": "mw", "background_tasks": "bg", "static_files": "static"}
-
-
-class UnknownVariantError(ApiseedError):
-    """A variant id, tier or shard that the matrix does not have."""
 
 
 @dataclass(frozen=True)
@@ -183,11 +179,12 @@ def all_off(template: Path) -> Variant:
     return variant(axis.off for axis in axes(template))
 
 
-def tier(template: Path, name: str) -> tuple[Variant, ...]:
+def variants(template: Path, tier: str = "full") -> tuple[Variant, ...]:
+    """The variants of a tier: ``full`` (all), ``pairwise`` or ``smoke``."""
     builders = {"full": full, "pairwise": pairwise, "smoke": smoke}
-    if name not in builders:
-        raise UnknownVariantError(f"unknown tier {name!r}; the tiers are {', '.join(TIERS)}")
-    return builders[name](template)
+    if tier not in builders:
+        raise UnknownVariantError(f"unknown tier {tier!r}; the tiers are {', '.join(TIERS)}")
+    return builders[tier](template)
 
 
 def by_ids(template: Path, ids: Iterable[str]) -> tuple[Variant, ...]:

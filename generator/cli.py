@@ -294,7 +294,7 @@ def check(
 def _select(template: Path, tier: str, ids: str | None, shard: str | None) -> "Sequence[Variant]":
     from generator._variants import by_ids, parse_shard
     from generator._variants import shard as select_shard
-    from generator._variants import tier as select_tier
+    from generator._variants import variants as select_tier
 
     selected = by_ids(template, ids.split(",")) if ids else select_tier(template, tier)
     return selected if shard is None else select_shard(selected, *parse_shard(shard))

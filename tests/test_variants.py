@@ -11,9 +11,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from generator._errors import UnknownVariantError
 from generator._variants import (
     FEATURE_FILES,
-    UnknownVariantError,
     all_off,
     all_on,
     axes,
@@ -23,7 +23,7 @@ from generator._variants import (
     parse_shard,
     shard,
     smoke,
-    tier,
+    variants,
 )
 from generator.cli import app
 
@@ -152,7 +152,7 @@ def test_shards_split_a_tier_into_disjoint_near_equal_parts() -> None:
 
 def test_unknown_tier_and_id_are_one_line_errors() -> None:
     with pytest.raises(UnknownVariantError, match="unknown tier 'huge'"):
-        tier(REPO, "huge")
+        variants(REPO, "huge")
     with pytest.raises(UnknownVariantError, match="unknown variant id 'jwt-nothing'"):
         by_ids(REPO, ["jwt-nothing"])
 
