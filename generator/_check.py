@@ -70,12 +70,34 @@ def check(
     progress: Progress | None = None,
 ) -> Report:
     """Check ``variants`` of the template at ``template`` (its files as they are on disk)."""
+
+    def steps(run: Run, outcomes: list[Outcome], report: Progress) -> None:
+        with Pool(jobs, cwd=run.root) as pool:
+            _phase(pool, "render", run, outcomes, report)
+            survivors = [outcome for outcome in outcomes if outcome.failure is None]
+            report("ruff", 0, 1)
+            _ruff(run, survivors)
+            report("ruff", 1, 1)
+            _phase(pool, "verify", run, [o for o in survivors if o.failure is None], report)
+        _save_mypy_seed(run)
+
+    return in_scratch("apiseed-check-", template, variants, steps, jobs, keep, progress)
+
+
+def in_scratch(
+    prefix: str,
+    template: Path,
+    variants: Sequence[Variant],
+    steps: Callable[[Run, list[Outcome], Progress], None],
+    jobs: int,
+    keep: Path | None,
+    progress: Progress | None,
+) -> Report:
+    """Run ``steps`` over the variants in a scratch folder, timed, keeping failed trees."""
     from generator._template import working_copy
 
-    started = time.perf_counter()
-    cpu_before = cpu_seconds()
-    report = progress or (lambda phase, done, total: None)
-    root = scratch("apiseed-check-")
+    started, cpu = time.perf_counter(), cpu_seconds()
+    root = scratch(prefix)
     outcomes = [Outcome(variant) for variant in variants]
     try:
         run = Run(
@@ -85,19 +107,12 @@ def check(
             mypy_seed=mypy_seed(),
         )
         run.trees.mkdir()
-        with Pool(jobs, cwd=root) as pool:
-            _phase(pool, "render", run, outcomes, report)
-            survivors = [outcome for outcome in outcomes if outcome.failure is None]
-            report("ruff", 0, 1)
-            _ruff(run, survivors)
-            report("ruff", 1, 1)
-            _phase(pool, "verify", run, [o for o in survivors if o.failure is None], report)
-        _save_mypy_seed(run)
+        steps(run, outcomes, progress or (lambda phase, done, total: None))
         if keep is not None:
             keep_failed(run.trees, outcomes, keep)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    return Report(outcomes, time.perf_counter() - started, cpu_seconds() - cpu_before, jobs)
+    return Report(outcomes, time.perf_counter() - started, cpu_seconds() - cpu, jobs)
 
 
 def _phase(pool: Pool, task: str, run: Run, outcomes: list[Outcome], report: Progress) -> None:

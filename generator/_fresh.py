@@ -1,29 +1,25 @@
 """``apiseed check --fresh``: install variants as a user would, each into its own clean venv.
 
 The main check runs every variant in one shared environment; this proves that a variant's own
-declaration (``pip install -e ".[dev]"``) is enough to pass its own tests.
+declaration (``pip install -e ".[dev]"``) is enough to pass its own tests. Variants install in
+parallel threads, so a step's CPU time here also counts what the other threads' children used.
 """
 
 import os
-import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from generator._check import Outcome, Progress, Report, keep_failed, scratch
+from generator._check import Outcome, Progress, Report, in_scratch
 from generator._steps import (
-    POSTGRES_URL_VARIABLE,
     StepFailedError,
-    cpu_seconds,
     first_line,
     package_of,
     test_environment,
     timed,
 )
-from generator._template import working_copy
 from generator._variants import Variant
 from generator._worker import Run
 from generator._worker import render as render_variant
@@ -39,14 +35,8 @@ def fresh(
     keep: Path | None = None,
     progress: Progress | None = None,
 ) -> Report:
-    started = time.perf_counter()
-    cpu_before = cpu_seconds()
-    report = progress or (lambda phase, done, total: None)
-    root = scratch("apiseed-fresh-")
-    outcomes = [Outcome(variant) for variant in variants]
-    postgres_url = os.environ.get(POSTGRES_URL_VARIABLE) or None
-    try:
-        run = Run(root, working_copy(template, root / "template"), postgres_url)
+
+    def steps(run: Run, outcomes: list[Outcome], report: Progress) -> None:
         report("render", 0, len(outcomes))
         for done, outcome in enumerate(outcomes, 1):  # Copier in this one thread
             outcome.timings, outcome.failure = render_variant(run, outcome.variant)
@@ -57,11 +47,8 @@ def fresh(
             finished = pool.map(lambda outcome: _install_and_test(run, outcome), ready)
             for done, _ in enumerate(finished, 1):
                 report("install+tests", done, len(ready))
-        if keep is not None:
-            keep_failed(root / "trees", outcomes, keep)
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-    return Report(outcomes, time.perf_counter() - started, cpu_seconds() - cpu_before, jobs)
+
+    return in_scratch("apiseed-fresh-", template, variants, steps, jobs, keep, progress)
 
 
 def _install_and_test(run: Run, outcome: Outcome) -> None:
