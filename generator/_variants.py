@@ -26,6 +26,16 @@ FEATURE_FILES: Mapping[str, tuple[str, ...]] = {
     "middleware": ("src/{package}/middleware.py", "tests/test_middleware.py"),
     "background_tasks": ("src/{package}/notifications", "tests/notifications"),
     "static_files": ("static/index.html", "tests/test_static.py"),
+    "auth": ("src/{package}/auth/__init__.py", "tests/auth/test_settings.py", ".env"),
+    "auth:api_key": ("src/{package}/auth/api_key.py", "tests/auth/test_api_key.py"),
+    "auth:jwt": (
+        "src/{package}/auth/passwords.py",
+        "src/{package}/auth/tokens.py",
+        "src/{package}/users/router.py",
+        "tests/auth/test_passwords.py",
+        "tests/auth/test_tokens.py",
+        "tests/items/test_ownership.py",
+    ),
     "database": (
         "src/{package}/database.py",
         "src/{package}/models.py",
