@@ -8,6 +8,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from generator._check import Report, check
     from generator._diff import diff
     from generator._errors import (
         ApiseedError,
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
         NotAProjectError,
         TemplateNotFoundError,
         UnknownQuestionError,
+        UnknownVariantError,
         UpdateError,
     )
     from generator._render import generate, render
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
     from generator._source import REPOSITORY
     from generator._template import Question, bundled_template, questions, working_copy
     from generator._update import UpdateResult, update
+    from generator._variants import Variant, variants
 
 _PUBLIC = {
     "ApiseedError": "generator._errors",
@@ -39,6 +42,9 @@ _PUBLIC = {
     "UnknownQuestionError": "generator._errors",
     "UpdateError": "generator._errors",
     "diff": "generator._diff",
+    "UnknownVariantError": "generator._errors",
+    "Report": "generator._check",
+    "check": "generator._check",
     "generate": "generator._render",
     "render": "generator._render",
     "GeneratorSettings": "generator._settings",
@@ -49,6 +55,8 @@ _PUBLIC = {
     "bundled_template": "generator._template",
     "questions": "generator._template",
     "working_copy": "generator._template",
+    "Variant": "generator._variants",
+    "variants": "generator._variants",
 }
 
 __all__ = [
@@ -62,16 +70,21 @@ __all__ = [
     "InvalidAnswerError",
     "NotAProjectError",
     "Question",
+    "Report",
     "TemplateNotFoundError",
     "UnknownQuestionError",
+    "UnknownVariantError",
     "UpdateError",
     "UpdateResult",
+    "Variant",
     "bundled_template",
+    "check",
     "diff",
     "generate",
     "questions",
     "render",
     "update",
+    "variants",
     "working_copy",
 ]
 

@@ -26,6 +26,10 @@ class DestinationNotEmptyError(ApiseedError):
     """The destination of a new project already holds files."""
 
 
+class UnknownVariantError(ApiseedError):
+    """A variant id, tier, shard or format that the variant matrix does not have."""
+
+
 class DataFileError(ApiseedError):
     """A --data or --data-file value could not be read."""
 

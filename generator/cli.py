@@ -7,7 +7,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from generator._update import UpdateResult
+    from generator._variants import Variant
 
 app = typer.Typer(
     name="apiseed",
@@ -187,3 +190,119 @@ def report(result: "UpdateResult") -> None:
             f"kept: {name} (git-ignored; the new version no longer makes it: "
             "delete it if you do not need it)"
         )
+
+
+TierOption = Annotated[
+    str, typer.Option("--tier", "-t", help="Variants to use: full, pairwise or smoke.")
+]
+ShardOption = Annotated[
+    str | None, typer.Option("--shard", help="Only shard I/N of the selection, e.g. 2/4.")
+]
+
+
+@app.command()
+def variants(
+    tier: TierOption = "full",
+    output: Annotated[
+        str, typer.Option("--format", "-f", help="table, json, or github (a strategy.matrix).")
+    ] = "table",
+    shards: Annotated[
+        int, typer.Option("--shards", help="With --format github: how many shards.")
+    ] = 4,
+    shard: ShardOption = None,
+) -> None:
+    """List the template's variants: every combination of its feature answers."""
+    import json
+
+    from generator._console import console
+    from generator._errors import ApiseedError
+    from generator._variants import axes, github_matrix
+
+    try:
+        template = _template()
+        selected = _select(template, tier, None, shard)
+        if output == "github":
+            print(github_matrix(selected, tier, shards))
+        elif output == "json":
+            print(json.dumps([variant.as_json() for variant in selected], indent=2))
+        elif output == "table":
+            from rich.table import Table
+
+            table = Table("id", *(axis.name for axis in axes(template)))
+            for variant in selected:
+                table.add_row(variant.id, *variant.id.split("-"))
+            console().print(table)
+            console().print(f"{len(selected)} variants ({tier})")
+        else:
+            raise ApiseedError(f"unknown --format {output!r}; use table, json or github")
+    except ApiseedError as error:
+        raise fail(error) from None
+
+
+@app.command()
+def check(
+    tier: TierOption = "full",
+    ids: Annotated[
+        str | None, typer.Option("--ids", help="Comma-separated variant ids instead of a tier.")
+    ] = None,
+    shard: ShardOption = None,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Worker processes (default: CPU count).")
+    ] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="Write a JUnit XML report to this file.")
+    ] = None,
+    keep: Annotated[
+        Path | None, typer.Option("--keep", help="Copy failing variants' trees into this folder.")
+    ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh", help="Install each variant into its own clean venv and run its tests."
+        ),
+    ] = False,
+) -> None:
+    """Render variants and check each: residue, files, ruff, deps, mypy, tests, wheel."""
+    from generator._console import console, error_console
+    from generator._errors import ApiseedError
+    from generator._pool import default_jobs
+    from generator._report import Display, print_report, write_junit
+
+    try:
+        template = _template()
+        selected = _select(template, tier, ids, shard)
+        if jobs is not None and jobs < 1:
+            raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
+        if fresh:
+            from generator._fresh import fresh as run
+        else:
+            from generator._check import check as run
+        with Display(console(), len(selected)) as display:
+            report = run(
+                template, selected, jobs=jobs or default_jobs(), keep=keep, progress=display
+            )
+    except ApiseedError as error:
+        raise fail(error) from None
+    print_report(console(), report)
+    if junit is not None:
+        write_junit(report, junit)
+    if report.failures:
+        error_console().print(f"[bold red]{len(report.failures)} variant(s) failed[/]")
+        raise typer.Exit(code=1)
+
+
+def _select(template: Path, tier: str, ids: str | None, shard: str | None) -> "Sequence[Variant]":
+    from generator._variants import by_ids, parse_shard
+    from generator._variants import shard as select_shard
+    from generator._variants import variants as select_tier
+
+    selected = by_ids(template, ids.split(",")) if ids else select_tier(template, tier)
+    return selected if shard is None else select_shard(selected, *parse_shard(shard))
+
+
+def _template() -> Path:
+    from generator._settings import GeneratorSettings
+    from generator._template import bundled_template
+
+    settings = GeneratorSettings()
+    return Path(settings.template) if settings.template else bundled_template()

@@ -1,0 +1,129 @@
+"""A pool of ``generator._worker`` processes, fed tasks over pipes.
+
+Plain subprocesses rather than ``multiprocessing``: the caller's ``__main__`` (a script, pytest,
+the ``apiseed`` entry point) is never imported again, and the caller may have threads.
+"""
+
+import os
+import pickle
+import selectors
+import subprocess
+import sys
+from collections import deque
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import generator
+
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); import generator._worker as worker; "
+    "sys.path.remove(sys.argv[1]); worker.main()"
+)
+
+
+class WorkerError(RuntimeError):
+    """A worker crashed or raised: a bug in apiseed, not a failing variant."""
+
+
+class Pool:
+    def __init__(self, jobs: int, cwd: Path) -> None:
+        source = str(Path(generator.__file__).resolve().parent.parent)
+        self._workers = [
+            subprocess.Popen(
+                [sys.executable, "-c", _BOOT, source],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                cwd=cwd,
+            )
+            for _ in range(max(1, jobs))
+        ]
+
+    def map(self, name: str, items: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
+        """Run task ``name`` on every item; yields ``(index, result)`` as each one finishes.
+
+        Each worker takes a contiguous run of the items (neighbouring variants differ in few
+        files, so its mypy cache has less to redo); one that runs dry takes from the far end of
+        the longest remaining run.
+        """
+        count = len(self._workers)
+        bounds = [k * len(items) // count for k in range(count + 1)]
+        queues = [
+            deque((index, items[index]) for index in range(bounds[k], bounds[k + 1]))
+            for k in range(count)
+        ]
+        selector = selectors.DefaultSelector()
+        busy: dict[int, int] = {}
+
+        def feed(k: int) -> bool:
+            queue = queues[k] if queues[k] else max(queues, key=len)
+            if not queue:
+                return False
+            busy[k] = self._send(
+                self._workers[k], name, queue.popleft() if queue is queues[k] else queue.pop()
+            )
+            return True
+
+        try:
+            for k, worker in enumerate(self._workers):
+                if feed(k):
+                    assert worker.stdout is not None
+                    selector.register(worker.stdout, selectors.EVENT_READ, k)
+            while busy:
+                for key, _ in selector.select():
+                    k = key.data
+                    index = busy.pop(k)
+                    yield index, self._receive(self._workers[k])
+                    if not feed(k):
+                        selector.unregister(key.fileobj)
+        finally:
+            selector.close()
+
+    def _send(self, worker: subprocess.Popen[bytes], name: str, item: tuple[int, Any]) -> int:
+        index, args = item
+        assert worker.stdin is not None
+        pickle.dump((name, *args), worker.stdin)
+        worker.stdin.flush()
+        return index
+
+    def _receive(self, worker: subprocess.Popen[bytes]) -> Any:
+        assert worker.stdout is not None
+        try:
+            status, value = pickle.load(worker.stdout)
+        except EOFError:
+            raise WorkerError(f"check worker {worker.pid} exited with {worker.wait()}") from None
+        if status != "ok":
+            raise WorkerError(f"check worker {worker.pid} failed:\n{value}")
+        return value
+
+    def close(self) -> None:
+        for worker in self._workers:
+            if worker.stdin is not None:
+                worker.stdin.close()
+        for worker in self._workers:
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+            if worker.stdout is not None:
+                worker.stdout.close()
+
+    def __enter__(self) -> "Pool":
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        if error is not None:
+            for worker in self._workers:
+                worker.kill()
+        self.close()
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0))

@@ -1,0 +1,292 @@
+"""The checks run on one rendered variant, each raising ``StepFailedError`` with a one-line reason.
+
+Tests and mypy run in a child forked from a long-lived worker that has already imported
+FastAPI, Pydantic, SQLAlchemy, pytest and mypy: the child starts warm, and because every variant
+has the same package name, each one gets a fresh process in which its own modules are imported.
+"""
+
+import os
+import re
+import signal
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator._variants import FEATURE_FILES, Variant
+
+STEPS = ("render", "files", "ruff", "deps", "mypy", "tests", "wheel")
+FRESH_STEPS = ("render", "files", "install", "tests")
+POSTGRES_URL_VARIABLE = "APISEED_POSTGRES_URL"
+STEP_TIMEOUT = 600  # seconds a forked step may take before it is killed
+
+_RESIDUE = re.compile(r"\{\{|\{%|\{#")
+_GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")  # ${{ ... }} is GitHub Actions syntax
+
+
+class StepFailedError(Exception):
+    def __init__(self, step: str, message: str, detail: str = "") -> None:
+        super().__init__(f"{step}: {message}")
+        self.step = step
+        self.message = message
+        self.detail = detail or message
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a variant failed: the step, the first error line and the whole output."""
+
+    step: str
+    message: str
+    detail: str
+
+
+@dataclass
+class Timings:
+    """Seconds per step: wall clock, and CPU of this process and the children it waited for."""
+
+    wall: dict[str, float] = field(default_factory=dict)
+    cpu: dict[str, float] = field(default_factory=dict)
+
+    def add(self, other: "Timings") -> None:
+        self.wall.update(other.wall)
+        self.cpu.update(other.cpu)
+
+
+def cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def timed(timings: Timings, step: str, action: Callable[[], None]) -> Failure | None:
+    """Run one step and record its times; its failure, if it failed."""
+    started, cpu = time.perf_counter(), cpu_seconds()
+    try:
+        action()
+    except StepFailedError as error:
+        return Failure(error.step, error.message, error.detail)
+    finally:
+        timings.wall[step] = time.perf_counter() - started
+        timings.cpu[step] = cpu_seconds() - cpu
+    return None
+
+
+def package_of(tree: Path) -> str:
+    """The package name Copier recorded for a rendered project."""
+    import yaml
+
+    answers = yaml.safe_load((tree / ".copier-answers.yml").read_text(encoding="utf-8"))
+    return str(answers["package_name"])
+
+
+def render(template: Path, tree: Path, variant: Variant) -> None:
+    from generator._render import render as copier_render
+
+    try:
+        copier_render(template, tree, variant.answers, defaults=True)
+    except Exception as error:  # anything Copier or Jinja raises is this variant's failure
+        raise StepFailedError("render", first_line(f"{type(error).__name__}: {error}")) from None
+
+
+def check_files(tree: Path, variant: Variant, package: str) -> None:
+    """No Jinja left in names or contents, and files present exactly for the features on."""
+    problems = []
+    for path in sorted(tree.rglob("*")):
+        relative = path.relative_to(tree).as_posix()
+        if _RESIDUE.search(relative) or relative.endswith(".jinja"):
+            problems.append(f"{relative}: template residue in the file name")
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            continue
+        for number, line in enumerate(text.splitlines(), 1):
+            if relative.startswith(".github/"):
+                line = _GITHUB_EXPRESSION.sub("", line)
+            if _RESIDUE.search(line):
+                problems.append(f"{relative}:{number}: template residue: {line.strip()}")
+    for feature, paths in FEATURE_FILES.items():
+        on = feature in variant.features
+        for pattern in paths:
+            relative = pattern.format(package=package)
+            if (tree / relative).exists() != on:
+                state = "missing for feature" if on else "present for feature"
+                problems.append(
+                    f"{relative}: {state} '{feature}', which is {'on' if on else 'off'}"
+                )
+    if problems:
+        raise StepFailedError("files", problems[0], "\n".join(problems))
+
+
+def check_dependencies(tree: Path, package: str) -> None:
+    from generator._deps import check_dependencies as find_problems
+
+    problems = find_problems(tree, package)
+    if problems:
+        raise StepFailedError("deps", problems[0], "\n".join(problems))
+
+
+def run_mypy(tree: Path, cache_dir: Path, log: Path) -> None:
+    def mypy() -> int:
+        from mypy import api
+
+        stdout, stderr, status = api.run(["--cache-dir", str(cache_dir)])
+        sys.stdout.write(stdout + stderr)
+        return status
+
+    if forked(mypy, cwd=tree, log=log) != 0:
+        output = log.read_text(encoding="utf-8")
+        errors = [line for line in output.splitlines() if ": error:" in line]
+        raise StepFailedError("mypy", (errors or [first_line(output)])[0], output)
+
+
+def run_tests(tree: Path, package: str, env: Mapping[str, str], basetemp: Path, log: Path) -> None:
+    """The project's own tests, with its own pytest configuration (warnings are errors)."""
+
+    def pytest_main() -> int:
+        import pytest
+
+        # The project's own settings and pytest's variables from an outer run stay out.
+        outer = (f"{package.upper()}_", "PYTEST_")
+        for name in [name for name in os.environ if name.startswith(outer)]:
+            del os.environ[name]
+        os.environ.update(env)
+        # Warm workers import pytest plugins (anyio) before pytest starts, which pytest reports
+        # as a PytestAssertRewriteWarning; that one category is about the worker, not the project.
+        return int(
+            pytest.main(
+                [
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "-W",
+                    "ignore::pytest.PytestAssertRewriteWarning",
+                    f"--basetemp={basetemp}",
+                ]
+            )
+        )
+
+    status = forked(pytest_main, cwd=tree, log=log)
+    if status != 0:
+        output = log.read_text(encoding="utf-8")
+        summary = [line for line in output.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        message = summary[0] if summary else f"pytest exited with {status}: {first_line(output)}"
+        raise StepFailedError("tests", message, output)
+
+
+def test_environment(variant: Variant, package: str, postgres_url: str | None) -> dict[str, str]:
+    """Environment for a variant's tests: PostgreSQL variants get the server's URL and each
+    run creates (and drops) its own uniquely named database there."""
+    if variant.answers.get("database") != "postgresql":
+        return {}
+    if not postgres_url:
+        message = f"{POSTGRES_URL_VARIABLE} is not set: PostgreSQL variants test against a server"
+        raise StepFailedError("tests", message)
+    prefix = package.upper()
+    return {f"{prefix}_TEST_DATABASE_URL": postgres_url, f"{prefix}_TEST_DATABASE_REQUIRED": "1"}
+
+
+def build_wheel(tree: Path, out: Path, package: str) -> None:
+    """Build the wheel in-process with hatchling and check it holds every file of the package."""
+    from hatchling.builders.wheel import WheelBuilder
+
+    try:
+        (wheel,) = WheelBuilder(str(tree)).build(directory=str(out), versions=["standard"])
+    except Exception as error:  # a broken build configuration is this variant's failure
+        raise StepFailedError("wheel", first_line(f"{type(error).__name__}: {error}")) from None
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    source = tree / "src"
+    expected = sorted(
+        path.relative_to(source).as_posix()
+        for path in (source / package).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
+    missing = [name for name in expected if name not in names]
+    if not expected or missing:
+        message = f"wheel lacks {missing[0]}" if missing else f"no package {package} in src/"
+        raise StepFailedError("wheel", message, "\n".join(missing))
+
+
+def forked(function: Callable[[], int], *, cwd: Path, log: Path) -> int:
+    """Run ``function`` in a forked child with stdout and stderr in ``log``; its exit status."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child, measured by its exit status
+        status = 70
+        try:
+            signal.alarm(STEP_TIMEOUT)
+            descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.dup2(descriptor, 1)
+            os.dup2(descriptor, 2)
+            os.chdir(cwd)
+            status = function()
+        except BaseException as error:  # report whatever escaped, then leave
+            print(f"{type(error).__name__}: {error}", file=sys.stderr)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    if code == -signal.SIGALRM:
+        with log.open("a", encoding="utf-8") as output:
+            output.write(f"\nkilled after {STEP_TIMEOUT} s\n")
+    return code
+
+
+def ruff(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
+    """``ruff check`` and ``ruff format --check`` over all trees in one run each.
+
+    Each tree is found through its own pyproject.toml, exactly as in a run inside the project;
+    findings are attributed to variants by the folder they are in.
+    """
+    import json
+    import subprocess
+
+    ruff_bin = [sys.executable, "-m", "ruff"]
+    found: dict[str, list[str]] = {}
+    targets = [str(trees / variant_id) for variant_id in ids]
+    lint = subprocess.run(
+        [*ruff_bin, "check", "--no-fix", "--no-cache", "--output-format", "json", *targets],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if lint.returncode not in (0, 1):
+        raise RuntimeError(f"ruff check failed to run: {first_line(lint.stderr)}")
+    for finding in sorted(
+        json.loads(lint.stdout), key=lambda f: (f["filename"], f["location"]["row"])
+    ):
+        path = Path(finding["filename"]).relative_to(trees)
+        location = finding["location"]
+        line = f"{path.relative_to(path.parts[0]).as_posix()}:{location['row']}:"
+        line += f"{location['column']}: {finding['code'] or 'error'} {finding['message']}"
+        found.setdefault(path.parts[0], []).append(line)
+    form = subprocess.run(
+        [*ruff_bin, "format", "--check", "--no-cache", *targets],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if form.returncode not in (0, 1):
+        raise RuntimeError(f"ruff format failed to run: {first_line(form.stderr)}")
+    for line in sorted(form.stdout.splitlines()):
+        if line.startswith("Would reformat: "):
+            path = Path(line.removeprefix("Would reformat: ")).resolve().relative_to(trees)
+            found.setdefault(path.parts[0], []).append(
+                f"{path.relative_to(path.parts[0]).as_posix()}: not formatted as ruff format would"
+            )
+    return {
+        variant_id: StepFailedError("ruff", lines[0], "\n".join(lines))
+        for variant_id, lines in found.items()
+    }
+
+
+def first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "(no output)"

@@ -1,0 +1,212 @@
+"""A long-lived ``apiseed check`` worker process.
+
+It imports the heavy libraries once, then reads tasks (pickled ``(name, run, variant)``) from
+stdin and writes each result as a pickle to stdout. Started by ``generator._pool`` with
+``python -c`` so that nothing of the caller's ``__main__`` runs again here.
+"""
+
+import gc
+import os
+import pickle
+import shutil
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from generator import _deps, _render, _steps, _template, _variants  # noqa: F401 - imported early
+from generator._steps import Failure, Timings, timed
+from generator._variants import Variant
+
+_WARM_MODULES = (
+    "alembic",
+    "alembic.command",
+    "copier",
+    "fastapi",
+    "fastapi.middleware.cors",
+    "fastapi.middleware.gzip",
+    "fastapi.security",
+    "fastapi.staticfiles",
+    "fastapi.testclient",
+    "hatchling.builders.wheel",
+    "httpx2",
+    "jwt",
+    "mypy.api",
+    "mypy.build",
+    "pwdlib",
+    "pydantic",
+    "pydantic.mypy",
+    "pydantic_settings",
+    "pytest",
+    "sqlalchemy",
+    "sqlalchemy.orm",
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    """What every worker needs to know about the run."""
+
+    root: Path
+    template: Path
+    postgres_url: str | None
+    mypy_seed: Path | None = None  # a mypy cache from an earlier run, copied to start warm
+
+    @property
+    def trees(self) -> Path:
+        return self.root / "trees"
+
+
+Result = tuple[Timings, Failure | None]
+
+
+def render(run: Run, variant: Variant) -> Result:
+    tree = run.trees / variant.id
+    timings = Timings()
+    failure = timed(timings, "render", lambda: _steps.render(run.template, tree, variant))
+    if failure is None:
+        failure = timed(
+            timings, "files", lambda: _steps.check_files(tree, variant, _steps.package_of(tree))
+        )
+    return timings, failure
+
+
+def verify(run: Run, variant: Variant) -> Result:
+    tree = run.trees / variant.id
+    work = run.root / "work" / variant.id
+    work.mkdir(parents=True)
+    cache = run.root / "mypy-cache" / str(os.getpid())
+    if not cache.exists() and run.mypy_seed is not None and run.mypy_seed.is_dir():
+        shutil.copytree(run.mypy_seed, cache, dirs_exist_ok=True)
+    package = _steps.package_of(tree)
+    steps: list[tuple[str, Callable[[], None]]] = [
+        ("deps", lambda: _steps.check_dependencies(tree, package)),
+        ("mypy", lambda: _steps.run_mypy(tree, cache, work / "mypy.log")),
+        (
+            "tests",
+            lambda: _steps.run_tests(
+                tree,
+                package,
+                _steps.test_environment(variant, package, run.postgres_url),
+                work / "tmp",
+                work / "tests.log",
+            ),
+        ),
+        ("wheel", lambda: _steps.build_wheel(tree, work / "dist", package)),
+    ]
+    timings = Timings()
+    for step, action in steps:
+        failure = timed(timings, step, action)
+        if failure is not None:
+            return timings, failure
+    shutil.rmtree(work, ignore_errors=True)
+    return timings, None
+
+
+TASKS: dict[str, Callable[[Run, Variant], Result]] = {"render": render, "verify": verify}
+
+
+def warm() -> None:
+    """Import what every variant needs once, so each forked child starts warm."""
+    import importlib
+    import warnings
+    from importlib.metadata import entry_points
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for module in _WARM_MODULES:
+            try:
+                importlib.import_module(module)
+            except ImportError:  # not installed here: that variant's child imports it cold
+                continue
+        for plugin in entry_points(group="pytest11"):
+            try:
+                plugin.load()
+            except Exception:  # a broken plugin is the test run's business, not the warm-up's
+                continue
+    _deps.distributions()  # importlib.metadata's module map, read once per worker
+    _speed_up_copier()
+    gc.collect()
+    gc.freeze()  # children's garbage collections then skip everything imported here
+
+
+def _speed_up_copier() -> None:
+    """Two shortcuts for rendering hundreds of variants of one template in one process.
+
+    * Jinja compiles every file and path of the template again on each ``run_copy``; the
+      compiled code depends only on the source and the environment's syntax settings, so it is
+      kept per (settings, source) and reused.
+    * Copier asks git about every rendered file (``git config core.fileMode``) to keep a git
+      index in sync; the check's trees are never in a git repository, where that is a no-op.
+    """
+    import copier._main
+    import jinja2
+
+    compile_source: Any = jinja2.Environment.compile
+    compiled: dict[tuple[Any, ...], Any] = {}
+
+    def compile_once(
+        environment: jinja2.Environment,
+        source: Any,
+        name: str | None = None,
+        filename: str | None = None,
+        raw: bool = False,
+        defer_init: bool = False,
+    ) -> Any:
+        if not isinstance(source, str):  # an already parsed template: nothing to key it by
+            return compile_source(environment, source, name, filename, raw, defer_init)
+        key = (_syntax(environment), source, name, filename, raw, defer_init)
+        if key not in compiled:
+            compiled[key] = compile_source(environment, source, name, filename, raw, defer_init)
+        return compiled[key]
+
+    jinja2.Environment.compile = compile_once  # type: ignore[method-assign,assignment]
+    copier._main.is_git_available = lambda: False  # type: ignore[attr-defined]
+
+
+def _syntax(environment: Any) -> tuple[Any, ...]:
+    """Everything in a Jinja environment that changes the code it compiles."""
+    return (
+        type(environment),
+        environment.block_start_string,
+        environment.block_end_string,
+        environment.variable_start_string,
+        environment.variable_end_string,
+        environment.comment_start_string,
+        environment.comment_end_string,
+        environment.line_statement_prefix,
+        environment.line_comment_prefix,
+        environment.trim_blocks,
+        environment.lstrip_blocks,
+        environment.newline_sequence,
+        environment.keep_trailing_newline,
+        tuple(sorted(environment.extensions)),
+        environment.optimized,
+        environment.finalize,
+        environment.autoescape,
+        environment.is_async,
+        frozenset(environment.filters),
+        frozenset(environment.tests),
+    )
+
+
+def main() -> None:
+    # Results go to the original stdout; anything else printed here must not corrupt them.
+    results: BinaryIO = os.fdopen(os.dup(1), "wb")
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    warm()
+    tasks = sys.stdin.buffer
+    while True:
+        try:
+            name, run, variant = pickle.load(tasks)
+        except EOFError:
+            return
+        answer: tuple[str, Any]
+        try:
+            answer = ("ok", TASKS[name](run, variant))
+        except BaseException:  # a bug in apiseed itself: the parent raises it
+            answer = ("error", traceback.format_exc())
+        pickle.dump(answer, results)
+        results.flush()

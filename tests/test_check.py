@@ -1,0 +1,216 @@
+"""``apiseed check``: passing variants pass, a broken template is caught at the right step for
+exactly the variants it breaks, and the whole matrix passes (the ``matrix`` tests)."""
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from typer.testing import CliRunner
+
+from generator._check import Report, check
+from generator._fresh import fresh
+from generator._pool import default_jobs
+from generator._template import working_copy
+from generator._variants import all_off, all_on, by_ids, full, smoke
+from generator.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+MIDDLEWARE = "template/src/{{ package_name }}/{% if middleware %}middleware.py{% endif %}"
+# Two variants with the middleware and two without, none of them needing PostgreSQL.
+FEW = [
+    "none-none-cors-mw-bg-docs_default-static",
+    "api_key-none-nocors-mw-nobg-docs_off-nostatic",
+    "jwt-none-cors-nomw-bg-docs_custom-nostatic",
+    "none-none-nocors-nomw-nobg-docs_off-nostatic",
+]
+WITH_MIDDLEWARE = set(FEW[:2])
+
+
+def needs_postgres() -> None:
+    if not os.environ.get("APISEED_POSTGRES_URL"):
+        if os.environ.get("APISEED_REQUIRE_POSTGRES"):
+            pytest.fail("APISEED_REQUIRE_POSTGRES is set but APISEED_POSTGRES_URL is not")
+        pytest.skip("set APISEED_POSTGRES_URL to a PostgreSQL server to check those variants")
+
+
+def failures(report: Report) -> dict[str, tuple[str, str]]:
+    return {
+        outcome.variant.id: (outcome.failure.step, outcome.failure.message)
+        for outcome in report.outcomes
+        if outcome.failure is not None
+    }
+
+
+def broken_template(tmp_path: Path, path: str, change: str, old: str = "") -> Path:
+    """A copy of the template with ``old`` replaced by ``change`` (appended if no ``old``)."""
+    template = working_copy(REPO, tmp_path / "template")
+    target = template / path
+    text = target.read_text(encoding="utf-8")
+    assert not old or old in text
+    target.write_text(text.replace(old, change, 1) if old else text + change, encoding="utf-8")
+    return template
+
+
+def run(template: Path, ids: Sequence[str]) -> Report:
+    return check(template, by_ids(REPO, ids), jobs=2)
+
+
+def test_the_smoke_tier_passes() -> None:
+    needs_postgres()
+    variants = smoke(REPO)
+
+    report = check(REPO, variants, jobs=2)
+
+    assert failures(report) == {}
+    assert [outcome.variant for outcome in report.outcomes] == list(variants)
+    for outcome in report.outcomes:
+        assert list(outcome.timings.wall) == [
+            "render",
+            "files",
+            "ruff",
+            "deps",
+            "mypy",
+            "tests",
+            "wheel",
+        ]
+
+
+def test_lint_error_in_one_features_file_fails_exactly_its_variants(tmp_path: Path) -> None:
+    template = broken_template(tmp_path, MIDDLEWARE, "\n\nBROKEN = undefined_name\n")
+
+    found = failures(run(template, FEW))
+
+    assert set(found) == WITH_MIDDLEWARE
+    for step, message in found.values():
+        assert step == "ruff"
+        assert message.startswith("src/my_service/middleware.py:")
+        assert "F821" in message
+
+
+def test_type_error_fails_at_mypy(tmp_path: Path) -> None:
+    template = broken_template(
+        tmp_path, MIDDLEWARE, '\n\ndef broken() -> int:\n    return "not an int"\n'
+    )
+
+    found = failures(run(template, FEW))
+
+    assert set(found) == WITH_MIDDLEWARE
+    for step, message in found.values():
+        assert step == "mypy"
+        assert message.startswith("src/my_service/middleware.py:")
+        assert "Incompatible return value type" in message
+
+
+def test_behaviour_change_fails_at_the_tests(tmp_path: Path) -> None:
+    template = broken_template(tmp_path, MIDDLEWARE, '"X-Elapsed"', old='"X-Process-Time"')
+
+    found = failures(run(template, FEW))
+
+    assert set(found) == WITH_MIDDLEWARE
+    for step, message in found.values():
+        assert step == "tests"
+        assert message.startswith("FAILED tests/")
+
+
+def test_template_residue_fails_at_files(tmp_path: Path) -> None:
+    template = broken_template(tmp_path, MIDDLEWARE, "\n# {{ '{{' }} left over\n")
+
+    found = failures(run(template, FEW))
+
+    assert set(found) == WITH_MIDDLEWARE
+    for step, message in found.values():
+        assert step == "files"
+        assert "template residue" in message
+
+
+def test_a_file_for_a_feature_that_is_off_fails_at_files(tmp_path: Path) -> None:
+    template = working_copy(REPO, tmp_path / "template")
+    (template / MIDDLEWARE).rename(template / "template/src/{{ package_name }}/middleware.py")
+
+    found = failures(run(template, FEW))
+
+    assert set(found) == set(FEW) - WITH_MIDDLEWARE
+    for step, message in found.values():
+        assert (step, message) == (
+            "files",
+            "src/my_service/middleware.py: present for feature 'middleware', which is off",
+        )
+
+
+def test_an_undeclared_import_fails_at_deps(tmp_path: Path) -> None:
+    template = broken_template(
+        tmp_path,
+        MIDDLEWARE,
+        "import yaml\nfrom starlette.datastructures",
+        old="from starlette.datastructures",
+    )
+    with (template / MIDDLEWARE).open("a", encoding="utf-8") as source:
+        source.write("\n\ndef dump() -> object:\n    return yaml.safe_dump({})\n")
+
+    found = failures(run(template, FEW))
+
+    assert found == dict.fromkeys(
+        WITH_MIDDLEWARE, ("deps", "code imports 'yaml', declared nowhere in [project] dependencies")
+    )
+
+
+def test_cli_exit_code_junit_and_kept_trees(tmp_path: Path) -> None:
+    template = broken_template(tmp_path, MIDDLEWARE, "\n\nBROKEN = undefined_name\n")
+    junit = tmp_path / "out" / "junit.xml"
+    kept = tmp_path / "kept"
+
+    result = CliRunner().invoke(
+        app,
+        ["check", "--ids", ",".join(FEW), "--junit", str(junit), "--keep", str(kept)],
+        env={"APISEED_TEMPLATE": str(template)},
+    )
+
+    assert result.exit_code == 1
+    for variant_id in WITH_MIDDLEWARE:
+        assert f"FAILED {variant_id} [ruff] src/my_service/middleware.py:" in result.stdout
+    assert "2 variant(s) failed" in result.stderr
+    suite = ElementTree.parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    assert suite.get("failures") == "2"
+    failed = {
+        (case.get("classname"), case.get("name"))
+        for case in suite.iter("testcase")
+        if case.find("failure") is not None
+    }
+    assert failed == {(variant_id, "ruff") for variant_id in WITH_MIDDLEWARE}
+    assert int(suite.get("tests", "0")) == len(FEW) * 7
+    assert sorted(path.name for path in kept.iterdir()) == sorted(WITH_MIDDLEWARE)
+    report = (kept / FEW[0] / "apiseed-check-failure.txt").read_text(encoding="utf-8")
+    assert "F821" in report
+
+
+def test_cli_passes_and_prints_the_timings() -> None:
+    result = CliRunner().invoke(app, ["check", "--ids", FEW[-1], "--jobs", "1"])
+
+    assert result.exit_code == 0, result.output
+    assert "1 variant(s): 1 passed, 0 failed" in result.stdout
+    assert "median CPU s/variant" in result.stdout
+
+
+@pytest.mark.matrix
+def test_every_variant_passes() -> None:
+    """The promise: all 432 combinations render, lint, type-check, pass their tests, build."""
+    needs_postgres()
+    report = check(REPO, full(REPO), jobs=default_jobs())
+
+    assert len(report.outcomes) == 432
+    assert failures(report) == {}
+
+
+@pytest.mark.matrix
+def test_fresh_install_of_all_on_and_all_off() -> None:
+    """Each variant's own declaration is enough: a clean venv, ``pip install -e .[dev]``."""
+    needs_postgres()
+
+    report = fresh(REPO, [all_on(REPO), all_off(REPO)], jobs=2)
+
+    assert failures(report) == {}
+    for outcome in report.outcomes:
+        assert list(outcome.timings.wall) == ["render", "files", "install", "tests"]

