@@ -153,14 +153,15 @@ def scratch(prefix: str) -> Path:
 
 
 def mypy_seed() -> Path:
-    """Where a mypy cache is kept between runs (mypy checks every entry before trusting it)."""
+    """Where a fine-grained mypy cache is kept between runs (mypy checks every entry before
+    trusting it)."""
     cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "apiseed" / "mypy"
+    return Path(cache_home) / "apiseed" / "mypy-fine-grained"
 
 
 def _save_mypy_seed(run: Run) -> None:
     """Keep one worker's mypy cache for the next run: copied aside, then renamed into place."""
-    caches = sorted((run.root / "mypy-cache").glob("*"))
+    caches = sorted(path for path in (run.root / "mypy").glob("*/cache") if path.is_dir())
     if run.mypy_seed is None or not caches:
         return
     run.mypy_seed.parent.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,12 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from generator._variants import FEATURE_FILES, Variant
+
+if TYPE_CHECKING:
+    from generator._mypy import MypyServer
 
 STEPS = ("render", "files", "ruff", "deps", "mypy", "tests", "wheel")
 FRESH_STEPS = ("render", "files", "install", "tests")
@@ -129,16 +133,23 @@ def check_dependencies(tree: Path, package: str) -> None:
         raise StepFailedError("deps", problems[0], "\n".join(problems))
 
 
-def run_mypy(tree: Path, cache_dir: Path, log: Path) -> None:
-    def mypy() -> int:
-        from mypy import api
+def run_mypy(tree: Path, server: "MypyServer", log: Path) -> None:
+    """mypy as the project configures it, through the worker's mypy server."""
 
-        stdout, stderr, status = api.run(["--cache-dir", str(cache_dir)])
-        sys.stdout.write(stdout + stderr)
-        return status
+    def plain(cache_dir: Path) -> tuple[int, str]:
+        def mypy() -> int:
+            from mypy import api
 
-    if forked(mypy, cwd=tree, log=log) != 0:
-        output = log.read_text(encoding="utf-8")
+            flags = ["--cache-dir", str(cache_dir), "--cache-fine-grained"]
+            stdout, stderr, status = api.run(flags)
+            sys.stdout.write(stdout + stderr)
+            return status
+
+        status = forked(mypy, cwd=tree, log=log)
+        return status, log.read_text(encoding="utf-8")
+
+    status, output = server.check(tree, plain)
+    if status != 0:
         errors = [line for line in output.splitlines() if ": error:" in line]
         raise StepFailedError("mypy", (errors or [first_line(output)])[0], output)
 
