@@ -234,6 +234,9 @@ def forked(function: Callable[[], int], *, cwd: Path, log: Path) -> int:
             descriptor = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.dup2(descriptor, 1)
             os.dup2(descriptor, 2)
+            # Also when the caller had replaced sys.stdout (as pytest's capture does).
+            sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+            sys.stderr = open(2, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
             os.chdir(cwd)
             status = function()
         except BaseException as error:  # report whatever escaped, then leave

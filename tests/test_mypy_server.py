@@ -1,0 +1,78 @@
+"""The check's mypy server: one per worker, re-checking each variant from the last one's state.
+
+Its verdicts must be plain mypy's: an error that appears in a later variant is found, one that
+goes away is no longer reported, and removed files are forgotten.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from generator._mypy import MypyServer
+from generator._steps import StepFailedError, run_mypy
+
+CONFIG = '[tool.mypy]\nstrict = true\nfiles = ["src"]\nmypy_path = "src"\n'
+GOOD = "def answer() -> int:\n    return 42\n"
+BAD = 'def answer() -> int:\n    return "forty-two"\n'
+USER = "from shop.answer import answer\n\n\ndef double() -> int:\n    return 2 * answer()\n"
+
+
+def project(root: Path, files: dict[str, str]) -> Path:
+    root.mkdir()
+    (root / "pyproject.toml").write_text(CONFIG, encoding="utf-8")
+    for name, text in {"src/shop/__init__.py": "", **files}.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> MypyServer:
+    return MypyServer(tmp_path / "server", seed=None)
+
+
+def verdict(server: MypyServer, tree: Path) -> str:
+    try:
+        run_mypy(tree, server, tree.parent / f"{tree.name}.log")
+    except StepFailedError as error:
+        return error.message
+    return "ok"
+
+
+def test_errors_come_and_go_with_the_variants(tmp_path: Path, server: MypyServer) -> None:
+    good = project(tmp_path / "good", {"src/shop/answer.py": GOOD, "src/shop/use.py": USER})
+    bad = project(tmp_path / "bad", {"src/shop/answer.py": BAD, "src/shop/use.py": USER})
+    smaller = project(tmp_path / "smaller", {"src/shop/answer.py": GOOD})
+    broken_user = project(
+        tmp_path / "broken_user",
+        {"src/shop/answer.py": GOOD, "src/shop/use.py": USER.replace("2 * answer()", "str()")},
+    )
+
+    try:
+        verdicts = [verdict(server, tree) for tree in (good, bad, good, smaller, broken_user)]
+    finally:
+        server.close()
+
+    assert verdicts[0] == "ok"
+    assert verdicts[1].startswith("src/shop/answer.py:2: error: Incompatible return value type")
+    assert verdicts[2:4] == ["ok", "ok"]
+    assert verdicts[4].startswith("src/shop/use.py:5: error: Incompatible return value type")
+
+
+def test_a_server_that_saw_a_clean_variant_still_fails_a_broken_one(
+    tmp_path: Path, server: MypyServer
+) -> None:
+    good = project(tmp_path / "good", {"src/shop/answer.py": GOOD})
+    bad = project(tmp_path / "bad", {"src/shop/answer.py": BAD})
+
+    try:
+        verdict(server, good)
+        verdict(server, good)  # now answered by the server, from its own state
+        server_cpu_after_clean = server.server_cpu
+        found = verdict(server, bad)
+    finally:
+        server.close()
+
+    assert server_cpu_after_clean > 0
+    assert "Incompatible return value type" in found
