@@ -5,7 +5,7 @@
 3. deps, mypy, tests, wheel (workers, per variant).
 
 A variant stops at its first failing step. Workers are long-lived processes that import the
-heavy libraries once and keep a mypy cache of their own (``generator._worker``).
+heavy libraries once, each with a mypy server beside it (``generator._worker``, ``_mypy``).
 """
 
 import os

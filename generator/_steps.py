@@ -1,8 +1,10 @@
 """The checks run on one rendered variant, each raising ``StepFailedError`` with a one-line reason.
 
-Tests and mypy run in a child forked from a long-lived worker that has already imported
-FastAPI, Pydantic, SQLAlchemy, pytest and mypy: the child starts warm, and because every variant
-has the same package name, each one gets a fresh process in which its own modules are imported.
+Tests run in a child forked from a long-lived worker that has already imported FastAPI,
+Pydantic, SQLAlchemy, pytest and mypy: the child starts warm, and because every variant has the
+same package name, each one gets a fresh process in which its own modules are imported. mypy
+runs in the worker's mypy server (``generator._mypy``), confirmed by a forked plain run when
+it finds errors.
 """
 
 import os

@@ -8,8 +8,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
-from helpers import check_variant, render_variant
+from helpers import check_variant, postgres_test_env, render_variant
 
 PROJECT = {"project_name": "Stock Keeper", "auth": "none"}
 PACKAGE = "stock_keeper"
@@ -63,6 +64,35 @@ def test_variant_passes_its_own_checks(
     template: Path, tmp_path: Path, request: pytest.FixtureRequest, answers: dict[str, Any]
 ) -> None:
     check_variant(template, tmp_path / "project", {**PROJECT, **answers}, request)
+
+
+def test_postgresql_test_runs_work_in_schemas_of_their_own_and_drop_them(
+    template: Path, tmp_path: Path, postgres_url: str
+) -> None:
+    project = render_variant(template, tmp_path / "project", {**PROJECT, "database": "postgresql"})
+
+    def test_objects() -> set[str]:
+        with psycopg.connect(postgres_url) as connection:
+            rows = connection.execute(
+                "SELECT nspname FROM pg_namespace WHERE nspname LIKE %(name)s"
+                " UNION ALL SELECT datname FROM pg_database WHERE datname LIKE %(name)s",
+                {"name": f"test_{PACKAGE}_%"},
+            ).fetchall()
+        return {name for (name,) in rows}
+
+    before = test_objects()
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env={**os.environ, **postgres_test_env(PACKAGE, postgres_url)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert test_objects() == before
 
 
 @pytest.mark.parametrize(
