@@ -283,20 +283,25 @@ def ruff(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
         line = f"{path.relative_to(path.parts[0]).as_posix()}:{location['row']}:"
         line += f"{location['column']}: {finding['code'] or 'error'} {finding['message']}"
         found.setdefault(path.parts[0], []).append(line)
+    # --diff, not --check: its "--- path" headers are the same in every ruff version, while
+    # --check's wording changed (0.17 no longer prints "Would reformat: path").
     form = subprocess.run(
-        [*ruff_bin, "format", "--check", "--no-cache", *targets],
+        [*ruff_bin, "format", "--diff", "--no-cache", *ids],
+        cwd=trees,
         capture_output=True,
         text=True,
         check=False,
     )
-    if form.returncode not in (0, 1):
+    unformatted = sorted(
+        {line[4:].strip() for line in form.stdout.splitlines() if line.startswith("--- ")}
+    )
+    if form.returncode not in (0, 1) or (form.returncode == 1) != bool(unformatted):
         raise RuntimeError(f"ruff format failed to run: {first_line(form.stderr)}")
-    for line in sorted(form.stdout.splitlines()):
-        if line.startswith("Would reformat: "):
-            path = Path(line.removeprefix("Would reformat: ")).resolve().relative_to(trees)
-            found.setdefault(path.parts[0], []).append(
-                f"{path.relative_to(path.parts[0]).as_posix()}: not formatted as ruff format would"
-            )
+    for name in unformatted:
+        path = Path(name)
+        found.setdefault(path.parts[0], []).append(
+            f"{path.relative_to(path.parts[0]).as_posix()}: not formatted as ruff format would"
+        )
     return {
         variant_id: StepFailedError("ruff", lines[0], "\n".join(lines))
         for variant_id, lines in found.items()

@@ -89,6 +89,15 @@ def test_lint_error_in_one_features_file_fails_exactly_its_variants(tmp_path: Pa
         assert "F821" in message
 
 
+def test_unformatted_code_fails_at_ruff(tmp_path: Path) -> None:
+    template = broken_template(tmp_path, MIDDLEWARE, "\n\nBROKEN = max(\n    1, 2)\n")
+
+    found = failures(run(template, FEW))
+
+    message = "src/my_service/middleware.py: not formatted as ruff format would"
+    assert found == dict.fromkeys(WITH_MIDDLEWARE, ("ruff", message))
+
+
 def test_type_error_fails_at_mypy(tmp_path: Path) -> None:
     template = broken_template(
         tmp_path, MIDDLEWARE, '\n\ndef broken() -> int:\n    return "not an int"\n'
