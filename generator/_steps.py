@@ -156,11 +156,26 @@ def run_mypy(tree: Path, server: "MypyServer", log: Path) -> None:
         raise StepFailedError("mypy", (errors or [first_line(output)])[0], output)
 
 
-def run_tests(tree: Path, package: str, env: Mapping[str, str], basetemp: Path, log: Path) -> None:
-    """The project's own tests, with its own pytest configuration (warnings are errors)."""
+def run_tests(
+    tree: Path,
+    package: str,
+    env: Mapping[str, str],
+    basetemp: Path,
+    log: Path,
+    rewrites: Path | None = None,
+) -> None:
+    """The project's own tests, with its own pytest configuration (warnings are errors).
+
+    With ``rewrites``, pytest's assertion rewrites are shared there (``generator._rewrites``).
+    """
 
     def pytest_main() -> int:
         import pytest
+
+        if rewrites is not None:
+            from generator._rewrites import share_rewrites
+
+            share_rewrites(rewrites)
 
         # The project's own settings and pytest's variables from an outer run stay out.
         outer = (f"{package.upper()}_", "PYTEST_")
