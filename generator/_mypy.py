@@ -8,15 +8,17 @@ and the server re-checks just the modules that changed and those that depend on 
 0.45 s for a neighbouring variant. The server lives in its own process because its memory
 would otherwise be copied into, and walked by the garbage collector of, every forked test run.
 
-The server starts from a fine-grained cache: one written by an earlier run, or else written
-first by a plain ``mypy --cache-fine-grained`` of the first variant. A server that finds
+The server starts from a fine-grained cache: one kept from an earlier run, or else written
+first by a plain ``mypy --cache-fine-grained`` of the first variant, if it passed (a server
+started from a cache with errors reports them as fixed). A server that finds
 errors is not trusted alone: the variant fails only if a plain mypy run in a forked child
 agrees, and its output is what the failure shows; otherwise the server is replaced. A server
-that crashes (dmypy has known bugs when many modules change at once) is replaced once, then
-plain mypy decides.
+that crashes (dmypy has known bugs; the one these projects met is patched, see
+``_server_class``) is replaced once, then plain mypy decides.
 """
 
 import contextlib
+import functools
 import io
 import os
 import pickle
@@ -36,7 +38,8 @@ class MypyServer:
 
     def __init__(self, home: Path, seed: Path | None) -> None:
         self.home = home
-        self.cache = home / "cache"
+        self.cache = home / "cache"  # the server starts from it: only ever written clean
+        self.plain_cache = home / "plain-cache"  # plain mypy's, which may hold errors
         self.seed = seed
         self.server_cpu = 0.0  # CPU seconds the server process spent on the last check
         self._process: tuple[int, BinaryIO, BinaryIO] | None = None
@@ -46,13 +49,14 @@ class MypyServer:
         """mypy's verdict on ``tree``; ``plain(cache_dir)`` runs plain mypy on it."""
         self.server_cpu = 0.0
         if self._process is None and not self._has_cache():
-            status, output = plain(self.cache)  # writes the cache the server starts from
+            status, output = self._plain(plain)
             if status != 0:
                 return status, output
+            shutil.copytree(self.plain_cache, self.cache)  # clean: the server may start from it
         reply = self._ask(tree)
         if reply is not None and reply[0] == 0:
             return reply
-        status, output = plain(self.cache)
+        status, output = self._plain(plain)
         if reply is not None and status == 0:  # errors that mypy does not see: replace it
             self._trusted = False
         return status, output
@@ -65,6 +69,14 @@ class MypyServer:
         requests.close()
         replies.close()
         os.waitpid(pid, 0)
+
+    def _plain(self, plain: Callable[[Path], CheckResult]) -> CheckResult:
+        """Plain mypy in a cache of its own. A server started from a cache written with errors
+        reports the files that had them as clean while they stay unchanged (mypy issue 20519),
+        so plain mypy's cache is never where a server starts."""
+        if not self.plain_cache.exists() and self.cache.exists():
+            shutil.copytree(self.cache, self.plain_cache)  # a warm start
+        return plain(self.plain_cache)
 
     def _has_cache(self) -> bool:
         if not self.cache.exists() and self.seed is not None and self.seed.is_dir():
@@ -159,11 +171,11 @@ class _Daemon:
         return int(result["status"]), str(result["out"]) + str(result["err"])
 
     def _start(self, flags: list[str]) -> Any:
-        from mypy.dmypy_server import Server, process_start_options
+        from mypy.dmypy_server import process_start_options
 
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             options = process_start_options(flags, allow_sources=False)
-        return Server(options, str(self.mirror.parent / "dmypy.status"))
+        return _server_class()(options, str(self.mirror.parent / "dmypy.status"))
 
     def _sync(self, tree: Path) -> None:
         """Make the mirror hold exactly ``tree``'s files, writing only those that differ.
@@ -189,6 +201,60 @@ class _Daemon:
             self._clock += 1
             stamp = 1_000_000_000 * (1_700_000_000 + self._clock)
             os.utime(target, ns=(stamp, stamp))
+
+
+@functools.cache
+def _server_class() -> Any:
+    """dmypy's ``Server``, without its crash on namespace packages when it starts from a
+    fine-grained cache (mypy issue 20519: ``KeyError: 'tests'``, since a generated project's
+    ``tests`` folders have no ``__init__.py``). Each crash cost a new server, about 1.5 s.
+
+    The fix is the one proposed upstream: follow only the dependencies and ancestors that are
+    in the module graph. mypy ships ``dmypy_server`` compiled, and compiled code calls the
+    compiled method, so the module's own source is loaded as a separate, interpreted module
+    and patched there (its work is in other, still compiled, modules). If that source or the
+    method is not where this mypy version keeps it, the compiled server is used as it is.
+    """
+    import importlib.util
+
+    import mypy.dmypy_server as compiled
+    from mypy.modulefinder import BuildSource
+
+    source = Path(compiled.__file__ or "").with_name("dmypy_server.py")
+    spec = importlib.util.spec_from_file_location("_apiseed_dmypy_server", source)
+    if spec is None or spec.loader is None or not source.is_file():
+        return compiled.Server
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    server: Any = module.Server
+    if not hasattr(server, "find_reachable_changed_modules"):
+        return compiled.Server
+
+    def find_reachable_changed_modules(
+        self: Any, roots: list[Any], graph: Any, seen: set[str], changed_paths: Any
+    ) -> tuple[list[tuple[str, str]], list[Any]]:
+        changed: list[tuple[str, str]] = []
+        new_files: list[Any] = []
+        worklist = roots.copy()
+        seen.update(root.module for root in worklist)
+        while worklist:
+            following = worklist.pop()
+            if following.module not in seen:
+                seen.add(following.module)
+                new_files.append(following)
+            if following.path in changed_paths:
+                changed.append((following.module, following.path))
+            elif following.module in graph:
+                state = graph[following.module]
+                for dependency in state.dependencies + (state.ancestors or []):
+                    if dependency not in seen and dependency in graph:  # the fix: "in graph"
+                        seen.add(dependency)
+                        node = graph[dependency]
+                        worklist.append(BuildSource(node.path, node.id, followed=True))
+        return changed, new_files
+
+    server.find_reachable_changed_modules = find_reachable_changed_modules
+    return server
 
 
 def _close_all_but(keep: set[int]) -> None:

@@ -76,3 +76,44 @@ def test_a_server_that_saw_a_clean_variant_still_fails_a_broken_one(
 
     assert server_cpu_after_clean > 0
     assert "Incompatible return value type" in found
+
+
+def test_a_variant_sharing_the_first_ones_error_fails_too(
+    tmp_path: Path, server: MypyServer
+) -> None:
+    """The first variant's plain mypy run fails; a server started from the cache it wrote
+    would report the same, unchanged, file as clean (mypy issue 20519)."""
+    bad = project(tmp_path / "bad", {"src/shop/answer.py": BAD, "src/shop/use.py": USER})
+    also_bad = project(
+        tmp_path / "also_bad", {"src/shop/answer.py": BAD, "src/shop/use.py": USER + "\n"}
+    )
+
+    try:
+        verdicts = [verdict(server, tree) for tree in (bad, also_bad, bad)]
+    finally:
+        server.close()
+
+    assert all("answer.py:2: error: Incompatible return value type" in v for v in verdicts)
+
+
+def test_namespace_packages_do_not_crash_a_server_started_from_a_cache(tmp_path: Path) -> None:
+    """mypy issue 20519: dmypy started from a fine-grained cache crashed with a KeyError on a
+    namespace package (a generated project's ``tests`` folders) once one of its modules had
+    changed; every crash cost a new server."""
+    from mypy import api
+
+    from generator._mypy import _Daemon
+
+    clean = project(tmp_path / "clean", {"src/shop/checks/values.py": "a: int = 1\n"})
+    broken = project(tmp_path / "broken", {"src/shop/checks/values.py": 'a: int = ""\n'})
+    cache = tmp_path / "cache"
+    config = str(clean / "pyproject.toml")
+    api.run(["--cache-fine-grained", "--cache-dir", str(cache), "--config-file", config])
+    daemon = _Daemon(tmp_path / "mirror", cache)
+
+    daemon.check(clean)
+    started = daemon.server
+    statuses = [daemon.check(tree)[0] for tree in (broken, broken, clean)]
+
+    assert statuses == [1, 1, 0]
+    assert daemon.server is started
