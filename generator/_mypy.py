@@ -52,7 +52,6 @@ class MypyServer:
             status, output = self._plain(plain)
             if status != 0:
                 return status, output
-            shutil.copytree(self.plain_cache, self.cache)  # clean: the server may start from it
         reply = self._ask(tree)
         if reply is not None and reply[0] == 0:
             return reply
@@ -76,7 +75,14 @@ class MypyServer:
         so plain mypy's cache is never where a server starts."""
         if not self.plain_cache.exists() and self.cache.exists():
             shutil.copytree(self.cache, self.plain_cache)  # a warm start
-        return plain(self.plain_cache)
+        status, output = plain(self.plain_cache)
+        if status == 0:
+            # Clean, and it knows this variant's modules: where the next server starts. A
+            # server started from a cache without a module the variant imports (SQLAlchemy,
+            # after a first variant without a database) crashes on it in dmypy.
+            shutil.rmtree(self.cache, ignore_errors=True)
+            shutil.copytree(self.plain_cache, self.cache)
+        return status, output
 
     def _has_cache(self) -> bool:
         if not self.cache.exists() and self.seed is not None and self.seed.is_dir():
