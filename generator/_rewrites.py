@@ -2,10 +2,11 @@
 
 Pytest parses, rewrites and compiles every test module each time it is imported, unless a
 ``.pyc`` of the rewrite sits beside the source. Each variant is a new tree, so each test run
-paid for that again, although most test files are the same in many variants (about a third of
-a test run's start-up). Here the rewritten code is kept in a folder shared by the run's
-workers, keyed by the source's content and by the one setting that changes the rewrite
-(``enable_assertion_pass_hook``); a hit only gets its file name set to the module's path.
+paid for that again, although most test files are the same in many variants (rewriting was
+about a third of pytest's collection of a JWT variant). Here the rewritten code is kept in a
+folder shared by the run's workers, keyed by the source's content and by the one setting that
+changes the rewrite (``enable_assertion_pass_hook``); a hit only gets its file name set to the
+module's path.
 """
 
 import hashlib
