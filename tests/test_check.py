@@ -9,11 +9,13 @@ from xml.etree import ElementTree
 import pytest
 from typer.testing import CliRunner
 
+from generator import _steps
 from generator._check import Report, check
 from generator._fresh import fresh
-from generator._pool import default_jobs
+from generator._pool import Pool, default_jobs
 from generator._template import working_copy
 from generator._variants import all_off, all_on, by_ids, full, smoke
+from generator._worker import Run
 from generator.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -75,6 +77,37 @@ def test_the_smoke_tier_passes() -> None:
             "tests",
             "wheel",
         ]
+
+
+def test_the_checks_renders_are_copiers(tmp_path: Path) -> None:
+    """The check's workers render with shortcuts through Copier's internals
+    (``generator._worker._speed_up_copier``); their trees are byte for byte Copier's own,
+    but for the secrets in ``.env``, which are random."""
+    variants = by_ids(REPO, [*FEW, "jwt-postgresql-cors-mw-bg-docs_custom-static"])
+    run = Run(root=tmp_path, template=working_copy(REPO, tmp_path / "template"), postgres_url=None)
+    run.trees.mkdir()
+    with Pool(1, cwd=tmp_path) as pool:
+        rendered = [
+            failure
+            for _index, (_timings, failure) in pool.map("render", [(run, v) for v in variants])
+        ]
+    assert rendered == [None] * len(variants)
+
+    for variant in variants:
+        ours = tmp_path / "copier" / variant.id
+        _steps.render(run.template, ours, variant)
+        assert tree_contents(run.trees / variant.id) == tree_contents(ours), variant.id
+
+
+def tree_contents(tree: Path) -> dict[str, str]:
+    contents = {
+        path.relative_to(tree).as_posix(): path.read_text(encoding="utf-8")
+        for path in tree.rglob("*")
+        if path.is_file()
+    }
+    if ".env" in contents:  # only the names: the values are random secrets
+        contents[".env"] = "".join(line.partition("=")[0] for line in contents[".env"].splitlines())
+    return contents
 
 
 def test_lint_error_in_one_features_file_fails_exactly_its_variants(tmp_path: Path) -> None:
