@@ -1,6 +1,6 @@
 """Time ``apiseed check`` over a tier (the full one by default) and show where the time goes.
 
-    python bench/check_full.py [--tier full] [--jobs N]
+    python bench/check_full.py [--tier full] [--jobs N] [--timings FILE]
 
 Prints the wall time, the CPU time (this process and its workers), the median seconds per
 variant of each step and each step's total. It only prints numbers: nothing here is asserted.
@@ -8,6 +8,7 @@ The load average is printed too: on a machine shared with other work the numbers
 """
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ def main() -> int:
     parser.add_argument("--ids", help="comma-separated variant ids instead of a tier")
     parser.add_argument("--every", type=int, default=1, help="only every N-th variant")
     parser.add_argument("--template", type=Path, default=REPO, help="template checkout")
+    parser.add_argument("--timings", type=Path, help="write each variant's step times (JSON)")
     options = parser.parse_args()
 
     template = options.template
@@ -54,6 +56,12 @@ def main() -> int:
     wall, cpu, totals = report.medians(), report.medians("cpu"), report.totals("cpu")
     for step in wall:
         print(f"{step:<8} {wall[step]:>14.3f} {cpu[step]:>13.3f} {totals[step]:>12.1f}")
+    if options.timings:
+        rows = [
+            {"id": o.variant.id, "wall": o.timings.wall, "cpu": o.timings.cpu}
+            for o in report.outcomes
+        ]
+        options.timings.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     for outcome in report.failures:
         assert outcome.failure is not None
         print(f"FAILED {outcome.variant.id} [{outcome.failure.step}] {outcome.failure.message}")
