@@ -3,7 +3,8 @@
     python bench/check_full.py [--tier full] [--jobs N] [--timings FILE]
 
 Prints the wall time, the CPU time (this process and its workers), the median seconds per
-variant of each step and each step's total. It only prints numbers: nothing here is asserted.
+variant of each step and each step's total; ``--timings FILE`` also writes each variant's step
+times as JSON. It only reports numbers: nothing here is asserted.
 The load average is printed too: on a machine shared with other work the numbers are pessimistic.
 """
 
