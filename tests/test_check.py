@@ -101,15 +101,15 @@ def test_the_checks_renders_are_copiers(tmp_path: Path) -> None:
         assert tree_contents(run.trees / variant.id) == tree_contents(ours), variant.id
 
 
-def tree_contents(tree: Path) -> dict[str, object]:
-    contents: dict[str, object] = {
+def tree_contents(tree: Path) -> dict[str, str]:
+    contents = {
         path.relative_to(tree).as_posix(): path.read_text(encoding="utf-8")
         for path in tree.rglob("*")
         if path.is_file()
     }
     if ".env" in contents:  # only the names: the values are random secrets
-        text = (tree / ".env").read_text(encoding="utf-8")
-        contents[".env"] = [line.partition("=")[0] for line in text.splitlines()]
+        names = [line.partition("=")[0] for line in contents[".env"].splitlines()]
+        contents[".env"] = "\n".join(names)
     return contents
 
 
