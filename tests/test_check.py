@@ -20,7 +20,7 @@ from generator._worker import Run
 from generator.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
-MIDDLEWARE = "template/src/{{ package_name }}/{% if middleware %}middleware.py{% endif %}"
+MIDDLEWARE = "template/src/{{ package_name }}/{% if middleware %}middleware.py{% endif %}.jinja"
 # Two variants with the middleware and two without, none of them needing PostgreSQL.
 FEW = [
     "none-none-cors-mw-bg-docs_default-static",
@@ -73,6 +73,7 @@ def test_the_smoke_tier_passes() -> None:
             "render",
             "files",
             "ruff",
+            "lint",
             "deps",
             "mypy",
             "tests",
@@ -132,6 +133,17 @@ def test_unformatted_code_fails_at_ruff(tmp_path: Path) -> None:
 
     message = "src/my_service/middleware.py: not formatted as ruff format would"
     assert found == dict.fromkeys(WITH_MIDDLEWARE, ("ruff", message))
+
+
+def test_dockerfile_finding_fails_at_lint(tmp_path: Path) -> None:
+    template = broken_template(tmp_path, "template/Dockerfile.jinja", "RUN cd /tmp\n")
+
+    found = failures(run(template, FEW[:1]))
+
+    ((step, message),) = found.values()
+    assert step == "lint"
+    assert message.startswith("Dockerfile:")
+    assert "DL3003" in message
 
 
 def test_type_error_fails_at_mypy(tmp_path: Path) -> None:

@@ -1,0 +1,285 @@
+"""A generated project served as its README and its Dockerfile say, in real processes.
+
+* ``uv sync && uv run pytest``, then ``uv run fastapi run``: the FastAPI CLI finds the app.
+* The container without a container: the project's wheel in a fresh virtual environment, run
+  with the Dockerfile's command and environment, from a read-only working directory laid out
+  as the Dockerfile's ``COPY`` lines lay it out, as an unprivileged user, with only the data
+  directory writable. It must refuse to start without its secret (one line), migrate, serve
+  health, log in, run a background task, and log JSON lines with request ids.
+"""
+
+import json
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers import render_variant
+
+from generator._steps import tool
+
+PACKAGE = "my_service"
+UNPRIVILEGED = 65534  # nobody
+AS_USER = ["setpriv", f"--reuid={UNPRIVILEGED}", f"--regid={UNPRIVILEGED}", "--clear-groups"]
+SECRET = "a-real-deployment-secret-0123456789abcdefXYZ"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def run(command: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> str:
+    result = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, f"{shlex.join(command)}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout + result.stderr
+
+
+def uv_env() -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    return {**clean, "UV_PYTHON_DOWNLOADS": "never", "UV_PYTHON": sys.executable}
+
+
+def request(
+    method: str, url: str, data: bytes | None = None, headers: Mapping[str, str] | None = None
+) -> tuple[int, dict[str, Any]]:
+    call = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    try:
+        with urllib.request.urlopen(call, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def wait_until_up(base: str, server: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            output = server.stdout.read() if server.stdout else ""
+            pytest.fail(f"the server exited with {server.returncode}:\n{output}")
+        try:
+            if request("GET", f"{base}/health")[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    pytest.fail(f"{base}/health did not answer within 60 s")
+
+
+@pytest.fixture
+def serving() -> Iterator[list[subprocess.Popen[str]]]:
+    """Servers a test started; stopped (and reaped) after it."""
+    servers: list[subprocess.Popen[str]] = []
+    yield servers
+    for server in servers:
+        server.terminate()
+        try:
+            server.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.communicate()
+
+
+def test_uv_sync_pytest_and_fastapi_run(
+    template: Path, tmp_path: Path, serving: list[subprocess.Popen[str]]
+) -> None:
+    project = render_variant(template, tmp_path / "service", {})
+    uv = tool("uv")
+
+    run([uv, "sync"], project, uv_env())
+    run([uv, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"], project, uv_env())
+    run([uv, "run", "--no-sync", "alembic", "upgrade", "head"], project, uv_env())
+    port = free_port()
+    server = subprocess.Popen(
+        [uv, "run", "--no-sync", "fastapi", "run", "--port", str(port)],
+        cwd=project,
+        env=uv_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    serving.append(server)
+
+    wait_until_up(f"http://127.0.0.1:{port}", server)
+    assert (project / "uv.lock").is_file()  # what the README asks the owner to commit
+
+
+def unprivileged_python() -> str:
+    """An interpreter the unprivileged user can run with its own standard library, as the
+    image's /usr/local/bin/python (pyenv's, under root's home, falls back to another's)."""
+    probe = "import sys; assert sys.version_info >= (3, 11); print(sys.base_prefix)"
+    for candidate in (os.path.realpath(sys._base_executable), "/usr/bin/python3"):
+        as_root, as_user = (
+            subprocess.run([*user, candidate, "-c", probe], capture_output=True, check=False)
+            for user in ([], AS_USER)
+        )
+        if as_root.returncode == as_user.returncode == 0 and as_root.stdout == as_user.stdout:
+            return candidate
+    pytest.fail("no Python 3.11+ that an unprivileged user may run")
+
+
+class Dockerfile:
+    """What the final stage of a generated Dockerfile sets: ENV, WORKDIR, COPY, USER, CMD."""
+
+    def __init__(self, path: Path) -> None:
+        text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+        final = text.rsplit("\nFROM ", 1)[1]
+        self.env: dict[str, str] = {}
+        self.copies: list[str] = []
+        self.cmd: list[str] = []
+        self.workdir = self.user = ""
+        for line in final.splitlines()[1:]:
+            instruction, _, rest = line.strip().partition(" ")
+            if instruction == "ENV":
+                for pair in shlex.split(rest):
+                    name, _, value = pair.partition("=")
+                    self.env[name] = value
+            elif instruction == "COPY" and not rest.startswith("--from"):
+                self.copies.append(shlex.split(rest)[0])
+            elif instruction == "WORKDIR":
+                self.workdir = rest
+            elif instruction == "USER":
+                self.user = rest
+            elif instruction == "CMD":
+                self.cmd = json.loads(rest)
+
+
+def test_the_dockerfiles_service_runs_as_in_its_container(
+    template: Path, serving: list[subprocess.Popen[str]]
+) -> None:
+    root = Path(tempfile.mkdtemp(prefix="apiseed-container-"))
+    try:
+        root.chmod(0o755)  # the unprivileged user walks through it, as through / in an image
+        container_like_run(template, root, serving)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def container_like_run(template: Path, root: Path, serving: list[subprocess.Popen[str]]) -> None:
+    project = render_variant(template, root / "project", {})
+    dockerfile = Dockerfile(project / "Dockerfile")
+    assert dockerfile.user == str(int(dockerfile.user))  # numeric (hadolint DL3066)
+    assert dockerfile.env[f"{PACKAGE.upper()}_ENVIRONMENT"] == "production"
+    uv = tool("uv")
+
+    # The image's virtual environment: the wheel and its dependencies, nothing else.
+    run([uv, "build", "--wheel", "--out-dir", str(root / "dist")], project, uv_env())
+    venv = root / "venv"
+    run([uv, "venv", "--python", unprivileged_python(), str(venv)], root, uv_env())
+    (wheel,) = (root / "dist").glob("*.whl")
+    run(
+        [uv, "pip", "install", "--python", str(venv / "bin" / "python"), str(wheel)], root, uv_env()
+    )
+
+    # WORKDIR with what COPY puts there, owned by root; the data directory is the user's.
+    workdir = root / dockerfile.workdir.lstrip("/")
+    workdir.mkdir(parents=True)
+    for source in dockerfile.copies:
+        copy = shutil.copytree if (project / source).is_dir() else shutil.copy2
+        copy(project / source, workdir / source)
+    for path in (root / "app", workdir, *workdir.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    data = root / "app" / "data"
+    data.mkdir(mode=0o755)
+    os.chown(data, UNPRIVILEGED, UNPRIVILEGED)
+    env = {
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "HOME": "/nonexistent",
+        **{
+            name: value.replace("$PATH", "").replace("/app/", f"{root}/app/")
+            for name, value in dockerfile.env.items()
+            if name != "PATH"
+        },
+    }
+    port = free_port()
+    env[f"{PACKAGE.upper()}_PORT"] = str(port)
+    env[f"{PACKAGE.upper()}_HOST"] = "127.0.0.1"  # the container's 0.0.0.0, kept off the network
+
+    refused = subprocess.run(
+        [*AS_USER, *dockerfile.cmd],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert refused.stderr.strip().splitlines() == [
+        f"error: invalid settings: jwt_secret: {PACKAGE.upper()}_JWT_SECRET must be set outside "
+        "development and test; generate one with: python -c 'import secrets; "
+        "print(secrets.token_urlsafe(32))'"
+    ]
+
+    env[f"{PACKAGE.upper()}_JWT_SECRET"] = SECRET
+    run([*AS_USER, "alembic", "upgrade", "head"], workdir, env)  # the README's migration
+    password = subprocess.run(
+        [*AS_USER, "python", "-m", PACKAGE, "create-user", "alice", "--password-stdin"],
+        cwd=workdir,
+        env=env,
+        input="correct horse battery staple\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert password.returncode == 0, password.stderr
+    server = subprocess.Popen(
+        [*AS_USER, *dockerfile.cmd],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    serving.append(server)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(base, server)
+
+    form = urllib.parse.urlencode(
+        {"username": "alice", "password": "correct horse battery staple"}
+    ).encode()
+    status, token = request(
+        "POST", f"{base}/token", form, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert status == 200, token
+    headers = {
+        "Authorization": f"Bearer {token['access_token']}",
+        "Content-Type": "application/json",
+        "X-Request-ID": "container-test-1",
+    }
+    note = json.dumps({"email": "ops@example.com", "message": "deployed"}).encode()
+    status, body = request("POST", f"{base}/notifications", note, headers)
+    assert status == 202, body
+    log = Path(env[f"{PACKAGE.upper()}_NOTIFICATION_LOG"])
+    deadline = time.monotonic() + 10
+    while not log.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert log.read_text(encoding="utf-8") == "notification for ops@example.com: deployed\n"
+    item = json.dumps({"name": "deployed"}).encode()
+    assert request("POST", f"{base}/items", item, headers)[0] == 201
+    assert request("GET", f"{base}/docs")[0] == 404  # production hides the docs
+
+    server.terminate()
+    output, _ = server.communicate(timeout=10)
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    audit = [line for line in lines if line["name"] == f"{PACKAGE}.audit"]
+    assert [(line["request_id"], line["message"]) for line in audit] == [
+        ("container-test-1", "POST /items succeeded")
+    ]
+    access = [line for line in lines if line["name"] == "uvicorn.access"]
+    assert "container-test-1" in {line["request_id"] for line in access}
