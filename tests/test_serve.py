@@ -283,3 +283,82 @@ def container_like_run(template: Path, root: Path, serving: list[subprocess.Pope
     ]
     access = [line for line in lines if line["name"] == "uvicorn.access"]
     assert "container-test-1" in {line["request_id"] for line in access}
+
+
+CHROMIUM_OFFLINE = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    # No name resolves but loopback's: a CDN is as unreachable as on an air-gapped network.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--dump-dom",
+    "--virtual-time-budget=5000",
+]
+
+
+def rendered_dom(url: str) -> str:
+    """The page's DOM after its scripts ran, in headless Chromium without network access."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.fail("chromium is not installed (.ci/run installs it: apt-get install chromium)")
+    result = subprocess.run(
+        [chromium, *CHROMIUM_OFFLINE, url], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize(
+    ("docs", "assets", "rendered"),
+    [
+        ({}, "local", True),
+        (
+            {
+                "openapi_url": "/api/openapi.json",
+                "docs_url": "/api/docs",
+                "redoc_url": "/api/redoc",
+            },
+            "local",
+            True,
+        ),
+        ({}, "cdn", False),  # the test's own control: the CDN is out of reach
+    ],
+    ids=["docs_default", "docs_custom", "cdn_control"],
+)
+def test_docs_pages_render_without_network(
+    template: Path,
+    tmp_path: Path,
+    serving: list[subprocess.Popen[str]],
+    docs: dict[str, str],
+    assets: str,
+    rendered: bool,
+) -> None:
+    project = render_variant(template, tmp_path / "service", docs)
+    port = free_port()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(project / "src"),
+        f"{PACKAGE.upper()}_PORT": str(port),
+        f"{PACKAGE.upper()}_DOCS_ASSETS": assets,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", PACKAGE],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    serving.append(server)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(base, server)
+    docs_url, redoc_url = docs.get("docs_url", "/docs"), docs.get("redoc_url", "/redoc")
+
+    swagger = rendered_dom(base + docs_url)
+    redoc = rendered_dom(base + redoc_url)
+
+    paths = ["/health", "/items", "/items/{item_id}", "/notifications", "/token", "/users/me"]
+    for path in paths:
+        assert (f'class="opblock-summary-path" data-path="{path}"' in swagger) == rendered, path
+    for operation in ["create_item_items_post", "log_in_token_post", "read_health_health_get"]:
+        assert (f"operation/{operation}" in redoc) == rendered, operation
