@@ -1,30 +1,27 @@
 """``apiseed check --fresh``: install variants as a user would, each into its own clean venv.
 
 The main check runs every variant in one shared environment; this proves that a variant's own
-declaration (``pip install -e ".[dev]"``) is enough to pass its own tests. Variants install in
-parallel threads, so a step's CPU time here also counts what the other threads' children used.
+declaration is enough to pass its own tests, installed as its README says (``uv sync``: the
+project and its ``dev`` group) with the Python version it was generated for. Variants install
+in parallel threads, so a step's CPU time here also counts what the other threads' children
+used.
 """
 
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from generator._check import Outcome, Progress, Report, in_scratch
 from generator._steps import (
-    StepFailedError,
-    first_line,
     package_of,
+    python_for,
+    run_tests_in_venv,
     test_environment,
     timed,
 )
 from generator._variants import Variant
 from generator._worker import Run
 from generator._worker import render as render_variant
-
-INSTALL_TIMEOUT = 900
 
 
 def fresh(
@@ -53,48 +50,15 @@ def fresh(
 
 def _install_and_test(run: Run, outcome: Outcome) -> None:
     tree = run.trees / outcome.variant.id
-    venv = run.root / "venvs" / outcome.variant.id
-    python = venv / "bin" / "python"
 
-    def install() -> None:
-        _run("install", [sys.executable, "-m", "venv", str(venv)], tree, {})
-        command = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        _run("install", [*command, "-e", ".[dev]"], tree, {})
+    def install_and_test() -> None:
+        import yaml
 
-    def tests() -> None:
+        answers = yaml.safe_load((tree / ".copier-answers.yml").read_text(encoding="utf-8"))
         env = test_environment(outcome.variant, package_of(tree), run.postgres_url)
-        _run("tests", [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], tree, env)
+        python = python_for(str(answers["python_version"]))
+        venv = run.root / "venvs" / outcome.variant.id
+        run_tests_in_venv(tree, python, env, venv, run.root / f"{outcome.variant.id}.log")
 
-    _step(outcome, "install", install)
-    _step(outcome, "tests", tests)
-
-
-def _run(step: str, command: list[str], cwd: Path, env: dict[str, str]) -> None:
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if name not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME"}
-    }
-    try:
-        result = subprocess.run(
-            command,
-            cwd=cwd,
-            env={**environment, **env},
-            capture_output=True,
-            text=True,
-            timeout=INSTALL_TIMEOUT,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise StepFailedError(step, f"{command[2]} took longer than {INSTALL_TIMEOUT} s") from None
-    if result.returncode != 0:
-        output = result.stdout + result.stderr
-        lines = output.splitlines()
-        summary = [line for line in lines if line.startswith(("FAILED", "ERROR", "error:"))]
-        message = summary[0] if summary else first_line(output)
-        raise StepFailedError(step, message, output)
-
-
-def _step(outcome: Outcome, step: str, action: Callable[[], None]) -> None:
     if outcome.failure is None:
-        outcome.failure = timed(outcome.timings, step, action)
+        outcome.failure = timed(outcome.timings, "tests", install_and_test)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from generator._mypy import MypyServer
 
 STEPS = ("render", "files", "ruff", "lint", "deps", "mypy", "tests", "wheel")
-FRESH_STEPS = ("render", "files", "install", "tests")
+FRESH_STEPS = ("render", "files", "tests")  # tests: uv sync, then pytest
 POSTGRES_URL_VARIABLE = "APISEED_POSTGRES_URL"
 STEP_TIMEOUT = 600  # seconds a forked step may take before it is killed
 
@@ -203,6 +203,71 @@ def run_tests(
         summary = [line for line in output.splitlines() if line.startswith(("FAILED", "ERROR"))]
         message = summary[0] if summary else f"pytest exited with {status}: {first_line(output)}"
         raise StepFailedError("tests", message, output)
+
+
+def python_for(version: str) -> str:
+    """An interpreter of ``version``: this one, ``python3.X`` on the PATH, or pyenv's newest
+    build of it; a ``tests`` failure naming the version when there is none."""
+    import shutil
+    import subprocess
+
+    if version == f"{sys.version_info.major}.{sys.version_info.minor}":
+        return sys.executable
+    candidates = [shutil.which(f"python{version}")]
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        listed = subprocess.run([pyenv, "versions", "--bare"], capture_output=True, text=True)
+        builds = [
+            b for b in listed.stdout.split() if re.fullmatch(rf"{re.escape(version)}\.\d+", b)
+        ]
+        for build in sorted(builds, key=lambda b: int(b.rsplit(".", 1)[1]), reverse=True):
+            prefix = subprocess.run([pyenv, "prefix", build], capture_output=True, text=True)
+            candidates.append(f"{prefix.stdout.strip()}/bin/python{version}")
+    probe = f"import sys; assert sys.version_info[:2] == {tuple(map(int, version.split('.')))}"
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", probe], capture_output=True).returncode == 0:
+            return candidate
+    raise StepFailedError("tests", f"no Python {version} found (python{version} or pyenv)")
+
+
+def run_tests_in_venv(
+    tree: Path, python: str, env: Mapping[str, str], venv: Path, log: Path
+) -> None:
+    """Install the project as its README says (``uv sync``: the project and its ``dev``
+    group) into a new virtual environment of ``python``, then run its tests there."""
+    import subprocess
+
+    environment = {
+        **{k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "PYTHONPATH"}},
+        "UV_PROJECT_ENVIRONMENT": str(venv),
+        "UV_PYTHON_DOWNLOADS": "never",
+        **env,
+    }
+    for name in [name for name in environment if name.startswith("PYTEST_")]:
+        del environment[name]
+    commands = [
+        ("install", [tool("uv"), "sync", "--quiet", "--python", python]),
+        ("tests", [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]),
+    ]
+    with log.open("w", encoding="utf-8") as output:
+        for step, command in commands:
+            status = subprocess.run(
+                command,
+                cwd=tree,
+                env=environment,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=STEP_TIMEOUT,
+                check=False,
+            ).returncode
+            if status != 0:
+                text = log.read_text(encoding="utf-8")
+                lines = text.splitlines()
+                summary = [line for line in lines if line.startswith(("FAILED", "ERROR", "error:"))]
+                message = (
+                    summary[0] if summary else f"{step} exited with {status}: {first_line(text)}"
+                )
+                raise StepFailedError(step, message, text)
 
 
 def test_environment(variant: Variant, package: str, postgres_url: str | None) -> dict[str, str]:

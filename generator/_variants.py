@@ -4,6 +4,12 @@ Choice questions (``auth``, ``database``) contribute every choice copier.yml lis
 choice joins the matrix by itself; yes/no questions contribute on and off; ``cors_origins`` is
 on (its default origins) or off (no origins); the three docs URLs together are an axis of
 three presets. Every other question keeps its default.
+
+``python_version`` is an axis of its own, outside the product: the full tier checks every
+combination at the default version and the all-on variant at each other version; the pairwise
+tier covers it like any axis; the smoke tier adds the defaults at each other version. A
+variant at another version has the version in its id (``...-static-py313``), and its tests
+run under that interpreter.
 """
 
 import itertools
@@ -60,6 +66,7 @@ _DOCS_PRESETS: Mapping[str, Mapping[str, str]] = {
 _CHOICE_AXES = ("auth", "database")
 _CORS = "cors_origins"
 _TOGGLES = {"middleware": "mw", "background_tasks": "bg", "static_files": "static"}
+_PYTHON = "python_version"
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,22 @@ def axes(template: Path) -> tuple[Axis, ...]:
     )
 
 
+def python_axis(template: Path) -> Axis:
+    """The Python versions copier.yml offers; the default's label is empty (not in ids)."""
+    question = next((q for q in questions(template) if q.name == _PYTHON), None)
+    if question is None:
+        raise ApiseedError(f"copier.yml in {template} lacks the question {_PYTHON}")
+    choices = tuple(
+        Choice(
+            "" if version == question.default else "py" + version.replace(".", ""),
+            {} if version == question.default else {_PYTHON: version},
+        )
+        for version in question.choices
+    )
+    default = choices[question.choices.index(question.default)]
+    return Axis(_PYTHON, choices, default, default, default)
+
+
 def _choice_axis(question: Question) -> Axis:
     choices = tuple(
         Choice(
@@ -143,29 +166,47 @@ def variant(picks: Iterable[Choice]) -> Variant:
     for choice in picked:
         answers.update(choice.answers)
     features = frozenset().union(*(choice.features for choice in picked))
-    return Variant("-".join(choice.label for choice in picked), answers, features)
+    return Variant("-".join(c.label for c in picked if c.label), answers, features)
 
 
-def full(template: Path) -> tuple[Variant, ...]:
-    """Every combination, in product order (neighbours differ in few files)."""
+def _at_other_pythons(template: Path, base: Sequence[Choice]) -> tuple[Variant, ...]:
+    """The variant of ``base``'s choices at each Python version but the default."""
+    python = python_axis(template)
+    others = [choice for choice in python.choices if choice != python.default]
+    return tuple(variant([*base, choice]) for choice in others)
+
+
+def _product(template: Path) -> tuple[Variant, ...]:
+    """Every combination of the feature axes, in product order (neighbours differ in few
+    files), at the default Python version."""
     return tuple(
         variant(picks) for picks in itertools.product(*(a.choices for a in axes(template)))
     )
 
 
+def full(template: Path) -> tuple[Variant, ...]:
+    """Every combination, then all on at each other Python version."""
+    on = [axis.on for axis in axes(template)]
+    return _product(template) + _at_other_pythons(template, on)
+
+
 def pairwise(template: Path) -> tuple[Variant, ...]:
-    """A covering array: every pair of values of any two axes appears in some variant."""
+    """A covering array: every pair of values of any two axes, Python's included, appears in
+    some variant."""
     import covertable
 
-    matrix = axes(template)
+    matrix = (*axes(template), python_axis(template))
     labels = {axis.name: {choice.label: choice for choice in axis.choices} for axis in matrix}
     rows = covertable.make({name: list(choices) for name, choices in labels.items()})
-    picked = {"-".join(row[axis.name] for axis in matrix) for row in rows}
-    return tuple(v for v in full(template) if v.id in picked)
+    picked = [variant(labels[axis.name][row[axis.name]] for axis in matrix) for row in rows]
+    order = {v.id: index for index, v in enumerate(_product(template))}
+    unique = {v.id: v for v in picked}.values()
+    return tuple(sorted(unique, key=lambda v: (order[_without_python(template, v.id)], v.id)))
 
 
 def smoke(template: Path) -> tuple[Variant, ...]:
-    """All on, all off, the template's defaults, and the defaults with each remaining choice."""
+    """All on, all off, the template's defaults, and the defaults with each remaining choice,
+    Python versions included."""
     matrix = axes(template)
     picked = [
         variant(axis.on for axis in matrix),
@@ -178,7 +219,14 @@ def smoke(template: Path) -> tuple[Variant, ...]:
                 picks = [a.default for a in matrix]
                 picks[index] = choice
                 picked.append(variant(picks))
-    return tuple(picked)
+    return (*picked, *_at_other_pythons(template, [axis.default for axis in matrix]))
+
+
+def _without_python(template: Path, variant_id: str) -> str:
+    """The id of the same features at the default Python version."""
+    base, _, label = variant_id.rpartition("-")
+    other = {choice.label for choice in python_axis(template).choices if choice.label}
+    return base if label in other else variant_id
 
 
 def all_on(template: Path) -> Variant:
@@ -198,14 +246,22 @@ def variants(template: Path, tier: str = "full") -> tuple[Variant, ...]:
 
 
 def by_ids(template: Path, ids: Iterable[str]) -> tuple[Variant, ...]:
-    known = {v.id: v for v in full(template)}
+    """The variants of these ids: any combination of features, at any Python version."""
+    known = {v.id: v for v in _product(template)}
+    pythons = {choice.label: choice for choice in python_axis(template).choices if choice.label}
     wanted = [name.strip() for name in ids if name.strip()]
-    unknown = [name for name in wanted if name not in known]
-    if unknown:
-        raise UnknownVariantError(
-            f"unknown variant id {unknown[0]!r}; ids look like {next(iter(known))!r}"
-        )
-    return tuple(known[name] for name in dict.fromkeys(wanted))
+    found = []
+    for name in dict.fromkeys(wanted):
+        base = known.get(_without_python(template, name))
+        if base is None:
+            raise UnknownVariantError(
+                f"unknown variant id {name!r}; ids look like {next(iter(known))!r}"
+                f" (at another Python version: {next(iter(known))}-{next(iter(pythons))})"
+            )
+        python = pythons.get(name.rpartition("-")[2]) if name != base.id else None
+        answers = {**base.answers, **(python.answers if python else {})}
+        found.append(Variant(name, answers, base.features))
+    return tuple(found)
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -106,17 +106,7 @@ def verify(run: Run, variant: Variant) -> Result:
     steps: list[tuple[str, Callable[[], None]]] = [
         ("deps", lambda: _steps.check_dependencies(tree, package)),
         ("mypy", lambda: _steps.run_mypy(tree, server, work / "mypy.log")),
-        (
-            "tests",
-            lambda: _steps.run_tests(
-                tree,
-                package,
-                _steps.test_environment(variant, package, run.postgres_url),
-                work / "tmp",
-                work / "tests.log",
-                run.root / "rewrites",
-            ),
-        ),
+        ("tests", lambda: _tests(run, variant, tree, package, work)),
         ("wheel", lambda: _steps.build_wheel(tree, work / "dist", package)),
     ]
     timings = Timings()
@@ -128,6 +118,20 @@ def verify(run: Run, variant: Variant) -> Result:
             return timings, failure
     shutil.rmtree(work, ignore_errors=True)
     return timings, None
+
+
+def _tests(run: Run, variant: Variant, tree: Path, package: str, work: Path) -> None:
+    """The project's tests: in a forked child of this warm worker, or, for a variant at
+    another Python version, in a virtual environment of that version made for it."""
+    env = _steps.test_environment(variant, package, run.postgres_url)
+    version = variant.answers.get("python_version")
+    if version is None:
+        _steps.run_tests(
+            tree, package, env, work / "tmp", work / "tests.log", run.root / "rewrites"
+        )
+    else:
+        python = _steps.python_for(str(version))
+        _steps.run_tests_in_venv(tree, python, env, work / "venv", work / "tests.log")
 
 
 _servers: dict[Path, MypyServer] = {}

@@ -216,7 +216,7 @@ def variants(
 
     from generator._console import console
     from generator._errors import ApiseedError
-    from generator._variants import axes, github_matrix
+    from generator._variants import axes, github_matrix, python_axis
 
     try:
         template = _template()
@@ -228,9 +228,13 @@ def variants(
         elif output == "table":
             from rich.table import Table
 
-            table = Table("id", *(axis.name for axis in axes(template)))
+            matrix = axes(template)
+            default = python_axis(template).default.label or "default"
+            table = Table("id", *(axis.name for axis in matrix), "python")
             for variant in selected:
-                table.add_row(variant.id, *variant.id.split("-"))
+                labels = variant.id.split("-")
+                python = labels[len(matrix)] if len(labels) > len(matrix) else default
+                table.add_row(variant.id, *labels[: len(matrix)], python)
             console().print(table)
             console().print(f"{len(selected)} variants ({tier})")
         else:
