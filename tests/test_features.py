@@ -30,7 +30,7 @@ FEATURES: dict[str, tuple[dict[str, Any], set[str], str]] = {
     "static_files": (
         {"static_files": False},
         {"static/index.html", "tests/test_static.py"},
-        "StaticFiles",
+        "static_dir",  # not StaticFiles: the docs pages' assets are served with it too
     ),
     "cors": ({"cors_origins": []}, {"tests/test_cors.py"}, "cors"),
 }

@@ -21,10 +21,12 @@ from generator._variants import (
     full,
     pairwise,
     parse_shard,
+    python_axis,
     shard,
     smoke,
     variants,
 )
+from generator._variants import variant as make_variant
 from generator.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,7 +45,11 @@ def test_full_tier_is_every_combination_of_the_axes() -> None:
         "static_files",
     ]
     assert [len(axis.choices) for axis in matrix] == [3, 3, 2, 2, 2, 3, 2]
-    assert len(full(REPO)) == 432
+    others = ["-py310", "-py312", "-py313"]  # all on at each Python version but the default
+    assert len(full(REPO)) == 432 + len(others)
+    assert [v.id for v in full(REPO)[432:]] == [all_on(REPO).id + suffix for suffix in others]
+    assert [v.answers["python_version"] for v in full(REPO)[432:]] == ["3.10", "3.12", "3.13"]
+    assert not any("python_version" in v.answers for v in full(REPO)[:432])
 
 
 def test_choice_axes_come_from_copier_yml(tmp_path: Path) -> None:
@@ -53,7 +59,7 @@ def test_choice_axes_come_from_copier_yml(tmp_path: Path) -> None:
 
     variants = full(tmp_path)
 
-    assert len(variants) == 432 // 3 * 4
+    assert len(variants) == 432 // 3 * 4 + 3
     assert "mtls-postgresql-cors-mw-bg-docs_custom-static" in {v.id for v in variants}
 
 
@@ -67,7 +73,7 @@ def test_ids_are_unique_readable_and_name_every_axis_value() -> None:
     assert "api_key-sqlite-nocors-nomw-nobg-docs_off-nostatic" in ids
     for variant in variants:
         labels = variant.id.split("-")
-        assert len(labels) == 7
+        assert len(labels) == (8 if "python_version" in variant.answers else 7)
         assert variant.answers["auth"] == labels[0]
         assert variant.answers["database"] == labels[1]
         assert bool(variant.answers["cors_origins"]) == (labels[2] == "cors")
@@ -110,8 +116,8 @@ def test_ids_are_stable_across_processes() -> None:
 
 
 def test_pairwise_covers_every_pair_of_values() -> None:
-    matrix = axes(REPO)
-    chosen = [variant.id.split("-") for variant in pairwise(REPO)]
+    matrix = [*axes(REPO), python_axis(REPO)]
+    chosen = [[*variant.id.split("-"), ""][:8] for variant in pairwise(REPO)]
 
     for (i, first), (j, second) in itertools.combinations(enumerate(matrix), 2):
         for a, b in itertools.product(first.choices, second.choices):
@@ -119,6 +125,9 @@ def test_pairwise_covers_every_pair_of_values() -> None:
                 f"no pairwise variant has {first.name}={a.label} with {second.name}={b.label}"
             )
     assert len(chosen) < 20
+    for variant in pairwise(REPO):  # the version in the id is the version answered
+        label = "py" + variant.answers.get("python_version", "").replace(".", "")
+        assert variant.id.endswith(f"-{label}") == ("python_version" in variant.answers)
 
 
 def test_smoke_has_all_on_all_off_and_every_choice() -> None:
@@ -129,6 +138,17 @@ def test_smoke_has_all_on_all_off_and_every_choice() -> None:
     assert all_off(REPO).id == "none-none-nocors-nomw-nobg-docs_off-nostatic"
     for index, axis in enumerate(axes(REPO)):
         assert {choice.label for choice in axis.choices} <= {i.split("-")[index] for i in ids}
+    defaults = make_variant(axis.default for axis in axes(REPO)).id
+    assert ids[-3:] == [f"{defaults}-py310", f"{defaults}-py312", f"{defaults}-py313"]
+
+
+def test_any_combination_at_any_python_version_can_be_asked_for() -> None:
+    (chosen,) = by_ids(REPO, ["none-none-nocors-nomw-nobg-docs_off-nostatic-py312"])
+
+    assert chosen.answers["python_version"] == "3.12"
+    assert chosen.answers["auth"] == "none"
+    with pytest.raises(UnknownVariantError, match="py39"):
+        by_ids(REPO, ["none-none-nocors-nomw-nobg-docs_off-nostatic-py39"])
 
 
 def test_features_name_the_files_that_depend_on_them() -> None:
@@ -184,7 +204,7 @@ def test_github_format_is_a_sharded_strategy_matrix(shards: int) -> None:
     include = matrix["include"]
     assert [entry["shard"] for entry in include] == [f"{i}/{shards}" for i in range(1, shards + 1)]
     assert {entry["tier"] for entry in include} == {"full"}
-    assert sum(entry["variants"] for entry in include) == 432
+    assert sum(entry["variants"] for entry in include) == 432 + 3
     ids: list[str] = []
     for entry in include:
         listed = CliRunner().invoke(
