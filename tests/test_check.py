@@ -135,15 +135,61 @@ def test_unformatted_code_fails_at_ruff(tmp_path: Path) -> None:
     assert found == dict.fromkeys(WITH_MIDDLEWARE, ("ruff", message))
 
 
-def test_dockerfile_finding_fails_at_lint(tmp_path: Path) -> None:
-    template = broken_template(tmp_path, "template/Dockerfile.jinja", "RUN cd /tmp\n")
+COMPOSE = "template/{% if database == 'postgresql' %}compose.yaml{% endif %}.jinja"
 
-    found = failures(run(template, FEW[:1]))
 
-    ((step, message),) = found.values()
+@pytest.mark.parametrize(
+    ("path", "change", "old", "variant_id", "expected"),
+    [
+        (
+            "template/Dockerfile.jinja",
+            "RUN cd /tmp\n",
+            "",
+            FEW[0],
+            "Dockerfile:42: DL3003 Use WORKDIR",
+        ),
+        (
+            "template/.github/workflows/ci.yml.jinja",
+            "",
+            "        with:\n          persist-credentials: false\n",
+            FEW[0],
+            ".github/workflows/ci.yml:29: zizmor artipacked",
+        ),
+        (
+            "template/.github/workflows/ci.yml.jinja",
+            "    runs-on: ubuntu-latest\n    needs: missing\n",
+            "    runs-on: ubuntu-latest\n",
+            FEW[0],
+            ".github/workflows/ci.yml:18: actionlint job-needs",
+        ),
+        (
+            "template/.pre-commit-config.yaml",
+            "    hooks: []\n",
+            "    hooks:\n",
+            FEW[0],
+            ".pre-commit-config.yaml:1: pre-commit: while parsing a block mapping",
+        ),
+        (
+            COMPOSE,
+            "    restart: unless-stopped\n    colour: blue\n",
+            "    restart: unless-stopped\n",
+            "none-postgresql-nocors-nomw-nobg-docs_off-nostatic",
+            "compose.yaml:$.services.api: Unevaluated properties are not allowed ('colour'",
+        ),
+    ],
+    ids=["hadolint", "zizmor", "actionlint", "pre-commit", "compose-spec"],
+)
+def test_a_finding_in_a_non_python_file_fails_at_lint(
+    tmp_path: Path, path: str, change: str, old: str, variant_id: str, expected: str
+) -> None:
+    template = broken_template(tmp_path, path, change, old)
+
+    found = failures(run(template, [variant_id]))
+
+    assert list(found) == [variant_id]
+    step, message = found[variant_id]
     assert step == "lint"
-    assert message.startswith("Dockerfile:")
-    assert "DL3003" in message
+    assert message.startswith(expected), message
 
 
 def test_type_error_fails_at_mypy(tmp_path: Path) -> None:
