@@ -3,6 +3,7 @@
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -73,17 +74,24 @@ def test_default_project_follows_its_own_readme(
     run, test = console_blocks(project / "README.md")[:2]
     *install, serve = run.split(" && ")
     monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    # uv comes with apiseed's test extra; it must not download a Python of its own.
+    tools = {
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
 
-    bash(" && ".join(install), project)
+    bash(" && ".join(install), project, tools)
     port = free_port()
     server = subprocess.Popen(
-        ["bash", "-c", f". .venv/bin/activate && exec {serve}"],
+        ["bash", "-c", f"exec {serve} --port {port}"],
         cwd=project,
-        env={**os.environ, "MY_SERVICE_PORT": str(port)},
+        env={**os.environ, **tools},
+        start_new_session=True,  # fastapi dev's reloader has a child: stop the whole group
     )
     try:
         assert wait_for_health(f"http://127.0.0.1:{port}/health", server) == 200
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-    bash(f". .venv/bin/activate && {test}", project)
+    bash(test, project, tools)
+    assert (project / "uv.lock").is_file()  # what the README asks the owner to commit

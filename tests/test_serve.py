@@ -1,6 +1,6 @@
-"""A generated project served as its README and its Dockerfile say, in real processes.
+"""A generated project served in real processes (``tests/test_readme.py`` follows its README:
+``uv sync``, ``fastapi dev``, ``uv run pytest``).
 
-* ``uv sync && uv run pytest``, then ``uv run fastapi run``: the FastAPI CLI finds the app.
 * The container without a container: the project's wheel in a fresh virtual environment, run
   with the Dockerfile's command and environment, from a read-only working directory laid out
   as the Dockerfile's ``COPY`` lines lay it out, as an unprivileged user, with only the data
@@ -92,30 +92,6 @@ def serving() -> Iterator[list[subprocess.Popen[str]]]:
         except subprocess.TimeoutExpired:
             server.kill()
             server.communicate()
-
-
-def test_uv_sync_pytest_and_fastapi_run(
-    template: Path, tmp_path: Path, serving: list[subprocess.Popen[str]]
-) -> None:
-    project = render_variant(template, tmp_path / "service", {})
-    uv = tool("uv")
-
-    run([uv, "sync"], project, uv_env())
-    run([uv, "run", "--no-sync", "pytest", "-q", "-p", "no:cacheprovider"], project, uv_env())
-    run([uv, "run", "--no-sync", "alembic", "upgrade", "head"], project, uv_env())
-    port = free_port()
-    server = subprocess.Popen(
-        [uv, "run", "--no-sync", "fastapi", "run", "--port", str(port)],
-        cwd=project,
-        env=uv_env(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    serving.append(server)
-
-    wait_until_up(f"http://127.0.0.1:{port}", server)
-    assert (project / "uv.lock").is_file()  # what the README asks the owner to commit
 
 
 def unprivileged_python() -> str:
