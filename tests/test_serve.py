@@ -117,6 +117,7 @@ class Dockerfile:
         self.env: dict[str, str] = {}
         self.copies: list[str] = []
         self.cmd: list[str] = []
+        self.healthcheck: list[str] = []
         self.workdir = self.user = ""
         for line in final.splitlines()[1:]:
             instruction, _, rest = line.strip().partition(" ")
@@ -132,6 +133,8 @@ class Dockerfile:
                 self.user = rest
             elif instruction == "CMD":
                 self.cmd = json.loads(rest)
+            elif instruction == "HEALTHCHECK":
+                self.healthcheck = json.loads(rest.split(" CMD ", 1)[1])
 
 
 def test_the_dockerfiles_service_runs_as_in_its_container(
@@ -225,6 +228,8 @@ def container_like_run(template: Path, root: Path, serving: list[subprocess.Pope
     serving.append(server)
     base = f"http://127.0.0.1:{port}"
     wait_until_up(base, server)
+    healthcheck = [word.replace(":8000/", f":{port}/") for word in dockerfile.healthcheck]
+    run([*AS_USER, *healthcheck], workdir, env)  # what Docker runs to mark the container healthy
 
     form = urllib.parse.urlencode(
         {"username": "alice", "password": "correct horse battery staple"}
