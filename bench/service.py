@@ -266,6 +266,7 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per load")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--variants", help="comma-separated variant names (default: all)")
     options = parser.parse_args()
     wrk = ensure_wrk()
     print(f"load average: {os.getloadavg()}; uvicorn from {sys.executable}")
@@ -279,6 +280,8 @@ def main() -> int:
         postgres_url = os.environ.get("APISEED_POSTGRES_URL")
         if postgres_url:
             chosen |= POSTGRES_VARIANT
+        if options.variants:
+            chosen = {name: chosen[name] for name in options.variants.split(",")}
         for name, answers in chosen.items():
             project = generate(name, answers, root)
             url = None
