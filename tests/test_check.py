@@ -230,7 +230,7 @@ def test_template_residue_fails_at_files(tmp_path: Path) -> None:
 
 def test_a_file_for_a_feature_that_is_off_fails_at_files(tmp_path: Path) -> None:
     template = working_copy(REPO, tmp_path / "template")
-    (template / MIDDLEWARE).rename(template / "template/src/{{ package_name }}/middleware.py")
+    (template / MIDDLEWARE).rename(template / "template/src/{{ package_name }}/middleware.py.jinja")
 
     found = failures(run(template, FEW))
 
@@ -283,7 +283,7 @@ def test_cli_exit_code_junit_and_kept_trees(tmp_path: Path) -> None:
         if case.find("failure") is not None
     }
     assert failed == {(variant_id, "ruff") for variant_id in WITH_MIDDLEWARE}
-    assert int(suite.get("tests", "0")) == len(FEW) * 7
+    assert int(suite.get("tests", "0")) == len(FEW) * 8  # render, files, ruff, lint, deps, ...
     assert sorted(path.name for path in kept.iterdir()) == sorted(WITH_MIDDLEWARE)
     report = (kept / FEW[0] / "apiseed-check-failure.txt").read_text(encoding="utf-8")
     assert "F821" in report
