@@ -12,7 +12,7 @@ from generator._errors import (
     InvalidAnswerError,
     UnknownQuestionError,
 )
-from generator._source import TemplateVersion, resolve, stamp_answers
+from generator._source import TemplateVersion, resolve, serving, stamp_answers
 from generator._template import Question, questions, working_copy
 
 _COPIER_ERROR = re.compile(
@@ -123,27 +123,28 @@ def generate(
     """
     dest = dest.absolute()
     version = resolve(template, vcs_ref)
-    check_names(version.questions(), data)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise DestinationNotEmptyError(f"destination {dest} exists and is not an empty folder")
-    missing_parents = [parent for parent in dest.parents if not parent.exists()]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".apiseed-", dir=dest.parent))
-    done = False
-    try:
-        rendered = staging / dest.name
-        render_version(
-            version, rendered, data, defaults=defaults, user_defaults=user_defaults, quiet=quiet
-        )
-        if dest.exists():
-            for entry in rendered.iterdir():
-                entry.rename(dest / entry.name)
-        else:
-            rendered.rename(dest)
-        done = True
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not done:
-            for parent in missing_parents:
-                parent.rmdir()
+    with serving(version.source, [version.ref]):
+        check_names(version.questions(), data)
+        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+            raise DestinationNotEmptyError(f"destination {dest} exists and is not an empty folder")
+        missing_parents = [parent for parent in dest.parents if not parent.exists()]
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".apiseed-", dir=dest.parent))
+        done = False
+        try:
+            rendered = staging / dest.name
+            render_version(
+                version, rendered, data, defaults=defaults, user_defaults=user_defaults, quiet=quiet
+            )
+            if dest.exists():
+                for entry in rendered.iterdir():
+                    entry.rename(dest / entry.name)
+            else:
+                rendered.rename(dest)
+            done = True
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+            if not done:
+                for parent in missing_parents:
+                    parent.rmdir()
     return dest
