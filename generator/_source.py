@@ -276,7 +276,7 @@ def _make_mirror(mirror: Path, wanted: list[str]) -> None:
                     f"the template repository {REPOSITORY} has no version {ref}"
                 )
     working_copy(bundled_template(), mirror)
-    git(mirror, "add", "--all", "--force", "--", "copier.yml", "template")
+    git(mirror, "add", "--all", "--force", "--", ".")
     release = f"apiseed {bundled_tag()}"
     git(mirror, *_RELEASE, "commit", "--quiet", "--no-verify", "--no-gpg-sign", "-m", release)
     git(mirror, *_RELEASE, "tag", "--force", bundled_tag())

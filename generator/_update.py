@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator._answers import checked
 from generator._errors import (
     DirtyProjectError,
     GitError,
@@ -23,7 +24,7 @@ from generator._errors import (
     UpdateError,
 )
 from generator._git import git, paths
-from generator._render import as_invalid_answer, check_names, render_version
+from generator._render import as_invalid_answer, render_version
 from generator._source import (
     ANSWERS_FILE,
     newest_release,
@@ -113,7 +114,9 @@ def update(
     target_ref = to or newest_release(project.source, project.ref)
     with serving(project.source, [project.ref, target_ref]):
         target = version_of(project.source, target_ref)
-        check_names(target.questions(), data)
+        asked = target.questions()
+        data = checked(asked, data)
+        user_defaults = checked(asked, user_defaults or {}, "APISEED_DEFAULTS")
         git_dir = Path(git(project.path, "rev-parse", "--absolute-git-dir").strip())
         with tempfile.TemporaryDirectory(prefix="apiseed-local-", dir=git_dir) as scratch:
             local = LocalFiles.save(project.path, Path(scratch))
