@@ -63,16 +63,17 @@ def test_a_settings_error_names_what_is_wrong(project: Path) -> None:
     assert one_line(result).startswith("error: invalid settings: cors_origins must list origins")
 
 
+HEALTH = (
+    "from fastapi.testclient import TestClient\n"
+    f"from {PACKAGE}.main import create_app\n"
+    "with TestClient(create_app()) as client:\n"
+    "    response = client.get('/health')\n"
+    "    print(response.status_code, response.json()['database'])\n"
+)
+
+
 def test_started_elsewhere_the_service_is_unready_not_broken(project: Path, tmp_path: Path) -> None:
-    result = run(
-        project,
-        tmp_path,
-        "from fastapi.testclient import TestClient\n"
-        f"from {PACKAGE}.main import create_app\n"
-        "with TestClient(create_app()) as client:\n"
-        "    response = client.get('/health')\n"
-        "    print(response.status_code, response.json()['database'])\n",
-    )
+    result = run(project, tmp_path, HEALTH)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["503", "unreachable"]
@@ -81,15 +82,8 @@ def test_started_elsewhere_the_service_is_unready_not_broken(project: Path, tmp_
 
 def test_an_unmigrated_database_is_not_ready(project: Path, tmp_path: Path) -> None:
     (tmp_path / "my-service.db").touch()
-    result = run(
-        project,
-        tmp_path,
-        "from fastapi.testclient import TestClient\n"
-        f"from {PACKAGE}.main import create_app\n"
-        "with TestClient(create_app()) as client:\n"
-        "    response = client.get('/health')\n"
-        "    print(response.status_code, response.json()['database'])\n",
-    )
+
+    result = run(project, tmp_path, HEALTH)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["503", "unmigrated"]
