@@ -24,7 +24,12 @@ from typing import Any
 import yaml
 from packaging.version import InvalidVersion, Version
 
-from generator._errors import GitError, TemplateNotFoundError, TemplateUnreachableError
+from generator._errors import (
+    GitError,
+    TemplateNotFoundError,
+    TemplateUnreachableError,
+    UpdateError,
+)
 from generator._git import git
 from generator._template import (
     Question,
@@ -113,7 +118,7 @@ def newest_release(source: str, current: str) -> str:
     except InvalidVersion:
         newer = False
     if newer:
-        raise TemplateUnreachableError(
+        raise UpdateError(
             f"the project was made from template {current}, newer than the {tag} bundled with "
             f"this apiseed: upgrade apiseed (pip install --upgrade apiseed) or pass --to {current}"
         )

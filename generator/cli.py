@@ -202,6 +202,8 @@ def diff(
         )
     except ApiseedError as error:
         raise fail(error) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; nothing was changed", INTERRUPTED) from None
     typer.echo(patch, nl=False)
     report(result)
 
