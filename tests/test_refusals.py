@@ -331,20 +331,36 @@ def test_features_shows_defaults_as_they_are_given(in_root: Path) -> None:
 
 
 # Signals need a real process: apiseed started as a user starts it, interrupted with SIGINT.
-def apiseed(cwd: Path, *args: str) -> subprocess.Popen[str]:
+def apiseed(cwd: Path, *args: str, template: Path | None = None) -> subprocess.Popen[str]:
+    chosen = {"APISEED_TEMPLATE": str(template)} if template else {}
     return subprocess.Popen(
         [sys.executable, "-c", "from generator.cli import app; app()", *args],
         cwd=cwd,
-        env={**os.environ, "GIT_ALLOW_PROTOCOL": "file"},
+        env={**os.environ, "GIT_ALLOW_PROTOCOL": "file", **chosen},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
 
 
-def test_interrupt_during_generation_leaves_nothing(in_root: Path) -> None:
+@pytest.fixture
+def slow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A template whose one file takes seconds to render: an interrupt lands in the render."""
+    template = tmp_path_factory.mktemp("slow")
+    (template / "copier.yml").write_text(
+        "_subdirectory: template\nname:\n  type: str\n  default: x\n", encoding="utf-8"
+    )
+    (template / "template").mkdir()
+    (template / "template/slow.txt.jinja").write_text(
+        "{% for i in range(100000) %}{% for j in range(1000) %}{% endfor %}{% endfor %}done\n",
+        encoding="utf-8",
+    )
+    return template
+
+
+def test_interrupt_during_generation_leaves_nothing(in_root: Path, slow_template: Path) -> None:
     before = tree_hash(in_root)
-    process = apiseed(in_root, "new", "parent/svc", "--defaults")
+    process = apiseed(in_root, "new", "parent/svc", "--defaults", template=slow_template)
     # Interrupt once the render has started: its staging folder exists in parent/.
     deadline = time.monotonic() + 60
     while not list(in_root.glob("parent/.apiseed-*")) and time.monotonic() < deadline:
