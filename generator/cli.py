@@ -115,9 +115,12 @@ def new(
     except KeyboardInterrupt:
         raise fail(f"interrupted; {dest} was left as it was", INTERRUPTED) from None
     # The project is complete and in place: an interrupt now would only lose these lines.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    say(f"Created {project}")
-    say(f"Next: cd {shlex.quote(str(dest))} and follow README.md")
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        say(f"Created {project}")
+        say(f"Next: cd {shlex.quote(str(dest))} and follow README.md")
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @app.command()
