@@ -67,6 +67,7 @@ def _value(question: Question, value: Any) -> Any:
             return yaml.safe_load(value)
         except yaml.YAMLError as error:
             problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            problem = problem.replace("'\\x00'", "the end")  # PyYAML's end-of-input marker
             raise InvalidAnswerError(
                 question.name, f"{value!r} is not valid YAML ({problem}); give a YAML value"
             ) from None

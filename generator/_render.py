@@ -145,6 +145,9 @@ def _check_destination(dest: Path) -> list[Path]:
         if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
             raise DestinationNotEmptyError(f"destination {dest} exists and is not an empty folder")
         missing_parents = [parent for parent in dest.parents if not parent.exists()]
+        in_file = next((p for p in dest.parents if p.exists() and not p.is_dir()), None)
+        if in_file is not None:
+            raise ApiseedError(f"cannot create {dest}: {in_file} is a file, not a folder")
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise ApiseedError(f"cannot create {dest}: {error.strerror or error}") from None

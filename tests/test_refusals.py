@@ -233,7 +233,12 @@ def file_as_parent(root: Path) -> None:
 DESTINATIONS: list[Case] = [
     Case("dest-not-empty", [], "exists and is not an empty folder", setup=full_dest),
     Case("dest-is-a-file", [], "exists and is not an empty folder", setup=file_at_dest),
-    Case("dest-parent-is-a-file", ["DEST=parent/svc"], "cannot create", setup=file_as_parent),
+    Case(
+        "dest-parent-is-a-file",
+        ["DEST=parent/svc"],
+        "parent is a file, not a folder",
+        setup=file_as_parent,
+    ),
     Case("dest-in-proc", ["DEST=/proc/apiseed/svc"], "cannot create /proc/apiseed/svc"),
     Case("no-terminal-no-defaults", ["--no-defaults"], "no terminal to ask the questions on"),
 ]
