@@ -68,15 +68,15 @@ def request(
         return error.code, json.loads(error.read() or b"null")
 
 
-def wait_until_up(base: str, server: subprocess.Popen[str]) -> None:
+def wait_until_up(base: str, server: subprocess.Popen[str]) -> int:
+    """Wait until the server answers /health; its status (503 for an unmigrated database)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
             output = server.stdout.read() if server.stdout else ""
             pytest.fail(f"the server exited with {server.returncode}:\n{output}")
         try:
-            if request("GET", f"{base}/health")[0] == 200:
-                return
+            return request("GET", f"{base}/health")[0]
         except OSError:
             time.sleep(0.2)
     pytest.fail(f"{base}/health did not answer within 60 s")
@@ -100,7 +100,8 @@ def unprivileged_python() -> str:
     """An interpreter the unprivileged user can run with its own standard library, as the
     image's /usr/local/bin/python (pyenv's, under root's home, falls back to another's)."""
     probe = "import sys; assert sys.version_info >= (3, 11); print(sys.base_prefix)"
-    for candidate in (os.path.realpath(sys._base_executable), "/usr/bin/python3"):
+    base = os.path.realpath(getattr(sys, "_base_executable", sys.executable))
+    for candidate in (base, "/usr/bin/python3"):
         as_root, as_user = (
             subprocess.run([*user, candidate, "-c", probe], capture_output=True, check=False)
             for user in ([], AS_USER)
@@ -229,7 +230,7 @@ def container_like_run(template: Path, root: Path, serving: list[subprocess.Pope
     )
     serving.append(server)
     base = f"http://127.0.0.1:{port}"
-    wait_until_up(base, server)
+    assert wait_until_up(base, server) == 200
     healthcheck = [word.replace(":8000/", f":{port}/") for word in dockerfile.healthcheck]
     run([*AS_USER, *healthcheck], workdir, env)  # what Docker runs to mark the container healthy
 
