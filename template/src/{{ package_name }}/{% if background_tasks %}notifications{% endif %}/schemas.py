@@ -1,7 +1,8 @@
 from pydantic import BaseModel, Field
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-SINGLE_LINE = r"^[^\r\n]*$"
+# Neither allows NUL (see fields.py).
+EMAIL_PATTERN = r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$"
+SINGLE_LINE = r"^[^\r\n\x00]*$"
 
 
 class NotificationCreate(BaseModel):
