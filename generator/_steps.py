@@ -23,10 +23,12 @@ from generator._variants import FEATURE_FILES, Variant
 if TYPE_CHECKING:
     from generator._mypy import MypyServer
 
-STEPS = ("render", "files", "ruff", "deps", "mypy", "tests", "wheel")
+STEPS = ("render", "files", "ruff", "deps", "mypy", "tests", "fuzz", "wheel")
 FRESH_STEPS = ("render", "files", "install", "tests")
 POSTGRES_URL_VARIABLE = "APISEED_POSTGRES_URL"
 STEP_TIMEOUT = 600  # seconds a forked step may take before it is killed
+# Examples per operation in the fuzz step; each project's own test_fuzz.py runs 5.
+FUZZ_EXAMPLES = 50
 
 _RESIDUE = re.compile(r"\{\{|\{%|\{#")
 _GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")  # ${{ ... }} is GitHub Actions syntax
@@ -163,6 +165,9 @@ def run_tests(
     basetemp: Path,
     log: Path,
     rewrites: Path | None = None,
+    *,
+    step: str = "tests",
+    paths: Sequence[str] = (),
 ) -> None:
     """The project's own tests, with its own pytest configuration (warnings are errors).
 
@@ -193,6 +198,7 @@ def run_tests(
                     "-W",
                     "ignore::pytest.PytestAssertRewriteWarning",
                     f"--basetemp={basetemp}",
+                    *paths,
                 ]
             )
         )
@@ -202,7 +208,13 @@ def run_tests(
         output = log.read_text(encoding="utf-8")
         summary = [line for line in output.splitlines() if line.startswith(("FAILED", "ERROR"))]
         message = summary[0] if summary else f"pytest exited with {status}: {first_line(output)}"
-        raise StepFailedError("tests", message, output)
+        raise StepFailedError(step, message, output)
+
+
+def fuzz_environment(env: Mapping[str, str], package: str) -> dict[str, str]:
+    """The fuzz step runs the project's schemathesis test (``tests/test_fuzz.py``, every check)
+    with ``FUZZ_EXAMPLES`` per operation instead of its own few."""
+    return {**env, f"{package.upper()}_FUZZ_EXAMPLES": str(FUZZ_EXAMPLES)}
 
 
 def test_environment(variant: Variant, package: str, postgres_url: str | None) -> dict[str, str]:
