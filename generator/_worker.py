@@ -110,23 +110,23 @@ def verify(run: Run, variant: Variant) -> Result:
     package = _steps.package_of(tree)
     rewrites = run.root / "rewrites"
 
-    def tests(step: str, *paths: str) -> Callable[[], None]:
+    def tests(step: str, *args: str) -> Callable[[], None]:
         def action() -> None:
             env = _steps.test_environment(variant, package, run.postgres_url)
             if step == "fuzz":
                 env = _steps.fuzz_environment(env, package)
             log = work / f"{step}.log"
-            _steps.run_tests(tree, package, env, work / step, log, rewrites, step=step, paths=paths)
+            _steps.run_tests(tree, package, env, work / step, log, rewrites, step=step, args=args)
 
         return action
 
     steps: list[tuple[str, Callable[[], None]]] = [
         ("deps", lambda: _steps.check_dependencies(tree, package)),
         ("mypy", lambda: _steps.run_mypy(tree, server, work / "mypy.log")),
-        ("tests", tests("tests")),
+        ("tests", tests("tests", f"--ignore={_steps.FUZZ_TEST}")),
     ]
     if run.fuzz:
-        steps.append(("fuzz", tests("fuzz", "tests/test_fuzz.py")))
+        steps.append(("fuzz", tests("fuzz", _steps.FUZZ_TEST)))
     steps.append(("wheel", lambda: _steps.build_wheel(tree, work / "dist", package)))
     timings = Timings()
     for step, action in steps:
