@@ -135,6 +135,9 @@ def generate(
         render_version(
             version, rendered, data, defaults=defaults, user_defaults=user_defaults, quiet=quiet
         )
+        secrets = rendered / ".env"
+        if secrets.exists():  # the project's own secrets: its owner's to read, no one else's
+            secrets.chmod(0o600)
         if dest.exists():
             for entry in rendered.iterdir():
                 entry.rename(dest / entry.name)
