@@ -34,6 +34,7 @@ FUZZ_TEST = "tests/test_fuzz.py"
 FUZZ_EXAMPLES = 50
 
 _RESIDUE = re.compile(r"\{\{|\{%|\{#")
+_SUMMARY = re.compile(r"(FAILED|ERROR) \S")
 _GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")  # ${{ ... }} is GitHub Actions syntax
 
 
@@ -209,7 +210,9 @@ def run_tests(
     status = forked(pytest_main, cwd=tree, log=log)
     if status != 0:
         output = log.read_text(encoding="utf-8")
-        summary = [line for line in output.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        # pytest's summary lines ("FAILED tests/x.py::test"), not captured log records
+        # ("ERROR    package.module:...").
+        summary = [line for line in output.splitlines() if _SUMMARY.match(line)]
         message = summary[0] if summary else f"pytest exited with {status}: {first_line(output)}"
         raise StepFailedError(step, message, output)
 
