@@ -13,6 +13,7 @@ PUBLIC_NAMES = [
     "Question",
     "Report",
     "TemplateNotFoundError",
+    "TemplateUnreachableError",
     "UnknownQuestionError",
     "UnknownVariantError",
     "UpdateError",
