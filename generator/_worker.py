@@ -31,6 +31,7 @@ _WARM_MODULES = (
     "argon2",
     "click",
     "copier",
+    "email_validator",
     "fastapi",
     "fastapi.middleware.cors",
     "fastapi.middleware.gzip",
@@ -40,6 +41,7 @@ _WARM_MODULES = (
     "fastapi.staticfiles",
     "fastapi.testclient",
     "getpass",
+    "hypothesis",
     "hatchling.builders.wheel",
     "httpx2",
     "jwt",
@@ -54,6 +56,8 @@ _WARM_MODULES = (
     "pydantic",
     "pydantic.mypy",
     "pydantic.v1",
+    "schemathesis",
+    "schemathesis.openapi",
     "pydantic_settings",
     "pythonjsonlogger.json",
     "pytest",
@@ -79,6 +83,7 @@ class Run:
     template: Path
     postgres_url: str | None
     mypy_seed: Path | None = None  # a fine-grained mypy cache from an earlier run
+    fuzz: bool = False  # add the fuzz step after the tests
 
     @property
     def trees(self) -> Path:
@@ -105,12 +110,33 @@ def verify(run: Run, variant: Variant) -> Result:
     work.mkdir(parents=True)
     server = _mypy_server(run)
     package = _steps.package_of(tree)
+    rewrites = run.root / "rewrites"
+
+    def tests(step: str, *args: str) -> Callable[[], None]:
+        def action() -> None:
+            env = _steps.test_environment(variant, package, run.postgres_url)
+            if step == "fuzz":
+                env = _steps.fuzz_environment(env, package)
+            log = work / f"{step}.log"
+            version = variant.answers.get("python_version")
+            if version is None:
+                _steps.run_tests(
+                    tree, package, env, work / step, log, rewrites, step=step, args=args
+                )
+            else:  # another Python: a virtual environment of that version, made for it
+                python = _steps.python_for(str(version))
+                _steps.run_tests_in_venv(tree, python, env, work / "venv", log, args)
+
+        return action
+
     steps: list[tuple[str, Callable[[], None]]] = [
         ("deps", lambda: _steps.check_dependencies(tree, package)),
         ("mypy", lambda: _steps.run_mypy(tree, server, work / "mypy.log")),
-        ("tests", lambda: _tests(run, variant, tree, package, work)),
-        ("wheel", lambda: _steps.build_wheel(tree, work / "dist", package)),
+        ("tests", tests("tests", f"--ignore={_steps.FUZZ_TEST}")),
     ]
+    if run.fuzz:
+        steps.append(("fuzz", tests("fuzz", _steps.FUZZ_TEST)))
+    steps.append(("wheel", lambda: _steps.build_wheel(tree, work / "dist", package)))
     timings = Timings()
     for step, action in steps:
         failure = timed(timings, step, action)
@@ -120,20 +146,6 @@ def verify(run: Run, variant: Variant) -> Result:
             return timings, failure
     shutil.rmtree(work, ignore_errors=True)
     return timings, None
-
-
-def _tests(run: Run, variant: Variant, tree: Path, package: str, work: Path) -> None:
-    """The project's tests: in a forked child of this warm worker, or, for a variant at
-    another Python version, in a virtual environment of that version made for it."""
-    env = _steps.test_environment(variant, package, run.postgres_url)
-    version = variant.answers.get("python_version")
-    if version is None:
-        _steps.run_tests(
-            tree, package, env, work / "tmp", work / "tests.log", run.root / "rewrites"
-        )
-    else:
-        python = _steps.python_for(str(version))
-        _steps.run_tests_in_venv(tree, python, env, work / "venv", work / "tests.log")
 
 
 _servers: dict[Path, MypyServer] = {}
