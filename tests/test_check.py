@@ -225,6 +225,14 @@ def test_cli_exit_code_junit_and_kept_trees(tmp_path: Path) -> None:
         if case.find("failure") is not None
     }
     assert failed == {(variant_id, "ruff") for variant_id in WITH_MIDDLEWARE}
+    skipped = {
+        (case.get("classname"), case.get("name"))
+        for case in suite.iter("testcase")
+        if case.find("skipped") is not None
+    }
+    after_ruff = ("deps", "mypy", "tests", "wheel")
+    assert skipped == {(v, step) for v in WITH_MIDDLEWARE for step in after_ruff}
+    assert suite.get("skipped") == str(len(skipped))
     assert int(suite.get("tests", "0")) == len(FEW) * 7
     assert sorted(path.name for path in kept.iterdir()) == sorted(WITH_MIDDLEWARE)
     report = (kept / FEW[0] / "apiseed-check-failure.txt").read_text(encoding="utf-8")
