@@ -16,6 +16,7 @@ import typer.main
 import yaml
 from typer.testing import CliRunner
 
+from generator._variants import full
 from generator.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,11 +70,17 @@ def test_matrix_job_prints_a_matrix_that_covers_the_full_tier() -> None:
     assert len(include) == int(workflow()["env"]["SHARDS"])
     check_job = workflow()["jobs"]["check"]
     assert check_job["strategy"]["matrix"] == "${{ fromJSON(needs.matrix.outputs.matrix) }}"
+    covered: list[str] = []
     for entry in include:
         listed = CliRunner().invoke(
-            app, ["variants", "--tier", entry["tier"], "--shard", entry["shard"]]
+            app,
+            ["variants", "--tier", entry["tier"], "--shard", entry["shard"], "--format", "json"],
         )
         assert listed.exit_code == 0, listed.output
+        ids = [variant["id"] for variant in json.loads(listed.stdout)]
+        assert entry["variants"] == len(ids)
+        covered += ids
+    assert covered == [variant.id for variant in full(REPO)]
 
 
 def test_check_job_runs_its_shard_against_postgres() -> None:
