@@ -11,7 +11,7 @@ from copier._main import Worker
 from typer.testing import CliRunner
 
 from generator import _steps
-from generator._check import Report, check
+from generator._check import Report, check, mypy_seed
 from generator._fresh import fresh
 from generator._pool import Pool, default_jobs
 from generator._template import working_copy
@@ -237,6 +237,13 @@ def test_cli_exit_code_junit_and_kept_trees(tmp_path: Path) -> None:
     assert sorted(path.name for path in kept.iterdir()) == sorted(WITH_MIDDLEWARE)
     report = (kept / FEW[0] / "apiseed-check-failure.txt").read_text(encoding="utf-8")
     assert "F821" in report
+
+
+def test_the_mypy_cache_kept_between_checks_is_this_sessions() -> None:
+    """conftest.py gives each test session a cache folder of its own, as on a fresh machine."""
+    session_home = Path(os.environ["COPIER_SETTINGS_PATH"]).parent
+
+    assert mypy_seed().is_relative_to(session_home)
 
 
 def test_cli_passes_and_prints_the_timings() -> None:
