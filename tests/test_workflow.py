@@ -98,3 +98,27 @@ def test_check_job_runs_its_shard_against_postgres() -> None:
     assert context.params["tier"] == "full"
     assert context.params["shard"] == "2/4"
     assert context.params["junit"] == Path("junit.xml")
+
+
+def test_tests_job_runs_apiseeds_own_tests_against_postgres() -> None:
+    job = workflow()["jobs"]["tests"]
+
+    assert runs("tests") == [
+        'python -m pip install -e ".[test]"',
+        'python -m pytest -m "not matrix"',
+    ]
+    assert job["env"]["APISEED_POSTGRES_URL"].startswith("postgresql://")
+    assert job["env"]["APISEED_REQUIRE_POSTGRES"] == "1"
+    assert job["services"]["postgres"] == workflow()["jobs"]["check"]["services"]["postgres"]
+
+
+def test_jobs_may_only_read_and_keep_no_credentials() -> None:
+    assert workflow()["permissions"] == {"contents": "read"}
+    for name, job in workflow()["jobs"].items():
+        assert "permissions" not in job, name
+        checkouts = [
+            step for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@")
+        ]
+        assert checkouts, name
+        for step in checkouts:
+            assert step["with"]["persist-credentials"] is False, name
