@@ -41,9 +41,11 @@ PYTEST = "python -m pytest -x -q -p no:cacheprovider -m 'not matrix'"
 # Each module's tests that run in seconds, not the matrix.
 SELECTIONS = {
     "_answers": "tests/test_cli_new.py -k 'data or bad_input'",
-    "_update": "tests/test_update.py",
-    "_diff": "tests/test_diff.py",
-    "_check": "tests/test_report.py tests/test_check.py -k 'mypy_cache or junit or timings'",
+    # Not the 48 updates of every toggle and the updated projects' own suites: minutes each.
+    "_update": "tests/test_migrations.py tests/test_update.py"
+    " -k 'not toggle_equivalence and not passes_its_own_tests'",
+    "_diff": "tests/test_diff.py tests/test_migrations.py",
+    "_check": "tests/test_report.py tests/test_check.py -k 'mypy_cache or junit'",
     "_report": "tests/test_report.py",
     "_variants": "tests/test_variants.py tests/test_workflow.py",
 }
@@ -97,11 +99,17 @@ def annotations(source: str) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     ]
 
 
-def measures_nothing(item: WorkItem, spans: list[tuple[tuple[int, int], tuple[int, int]]]) -> bool:
+def measures_nothing(
+    item: WorkItem, spans: list[tuple[tuple[int, int], tuple[int, int]]], lines: list[str]
+) -> bool:
     (mutation,) = item.mutations
     start = tuple(mutation.start_pos)
     if any(begin <= start < end for begin, end in spans):
         return True
+    line, column = mutation.start_pos
+    after = lines[line - 1][column:]
+    if after.startswith("*") and after[1:].lstrip()[:1] in (",", ")"):
+        return True  # the bare * of a signature (keyword-only marker), not a multiplication
     operator, _, replacement = mutation.operator_name.removeprefix("core/").partition("_")
     if operator in KEPT:
         original, _, new = replacement.partition("_")
@@ -149,7 +157,8 @@ def mutate(module: str, copy: Path, sample: int | None, seed: int) -> Iterator[s
         items = sorted(db.work_items, key=lambda item: (item.mutations[0].start_pos, item.job_id))
         made = len(items)
         spans = annotations(source)
-        kept = [item for item in items if not measures_nothing(item, spans)]
+        lines = source.splitlines()
+        kept = [item for item in items if not measures_nothing(item, spans, lines)]
         skip(db, [item for item in items if item not in kept], "measures nothing")
         if sample is not None and sample < len(kept):
             chosen = random.Random(seed).sample(kept, sample)
@@ -171,7 +180,6 @@ def mutate(module: str, copy: Path, sample: int | None, seed: int) -> Iterator[s
         f"{survived} survived, {other} incompetent; score {score:.0%} "
         f"({time.perf_counter() - started:.0f} s wall, {cpu_seconds:.0f} s CPU)"
     )
-    lines = source.splitlines()
     for item, result in sorted(done, key=lambda pair: pair[0].mutations[0].start_pos):
         if result.test_outcome == TestOutcome.SURVIVED:
             (mutation,) = item.mutations
