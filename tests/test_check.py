@@ -11,7 +11,7 @@ from copier._main import Worker
 from typer.testing import CliRunner
 
 from generator import _steps
-from generator._check import Report, check, mypy_seed
+from generator._check import Report, _save_mypy_seed, check, mypy_seed
 from generator._fresh import fresh
 from generator._pool import Pool, default_jobs
 from generator._template import working_copy
@@ -213,6 +213,8 @@ def test_cli_exit_code_junit_and_kept_trees(tmp_path: Path) -> None:
     )
 
     assert result.exit_code == 1
+    for phase in ("render: 4/4", "ruff: 1/1", "verify: 2/2"):  # verify: the two left
+        assert f"\n{phase} done at " in result.stdout
     for variant_id in WITH_MIDDLEWARE:
         assert f"FAILED {variant_id} [ruff] src/my_service/middleware.py:" in result.stdout
     assert "2 variant(s) failed" in result.stderr
@@ -244,6 +246,22 @@ def test_the_mypy_cache_kept_between_checks_is_this_sessions() -> None:
     session_home = Path(os.environ["COPIER_SETTINGS_PATH"]).parent
 
     assert mypy_seed().is_relative_to(session_home)
+
+
+def test_a_runs_mypy_cache_replaces_the_one_kept(tmp_path: Path) -> None:
+    kept = tmp_path / "cache-home" / "apiseed" / "mypy-fine-grained"
+    for number in (1, 2):
+        run = Run(
+            root=tmp_path / f"run{number}", template=tmp_path, postgres_url=None, mypy_seed=kept
+        )
+        cache = run.root / "mypy" / "worker-0" / "cache"
+        cache.mkdir(parents=True)
+        (cache / f"from-run-{number}.json").write_text("{}", encoding="utf-8")
+
+        _save_mypy_seed(run)
+
+        assert sorted(path.name for path in kept.iterdir()) == [f"from-run-{number}.json"]
+    assert sorted(path.name for path in kept.parent.iterdir()) == ["mypy-fine-grained"]
 
 
 def test_cli_passes_and_prints_the_timings() -> None:
