@@ -35,7 +35,15 @@ class DataFileError(ApiseedError):
 
 
 class GitError(ApiseedError):
-    """A git command failed (for example, the template source cannot be reached)."""
+    """A git command failed."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+class TemplateUnreachableError(ApiseedError):
+    """The template version asked for cannot be read: not bundled, and its source unreachable."""
 
 
 class NotAProjectError(ApiseedError):

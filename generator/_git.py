@@ -18,7 +18,7 @@ def git(cwd: Path, *args: str, stdin: str | None = None) -> str:
     )
     if result.returncode != 0:
         reason = (result.stderr.strip().splitlines() or ["exit code " + str(result.returncode)])[-1]
-        raise GitError(f"git {args[0]} failed in {cwd}: {reason}")
+        raise GitError(f"git {args[0]} failed in {cwd}: {reason}", reason)
     return result.stdout
 
 

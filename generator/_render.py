@@ -2,39 +2,24 @@
 
 import re
 import shutil
+import signal
 import tempfile
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from generator._errors import (
-    DestinationNotEmptyError,
-    InvalidAnswerError,
-    UnknownQuestionError,
-)
-from generator._source import TemplateVersion, resolve, stamp_answers
-from generator._template import Question, questions, working_copy
+from generator._answers import checked
+from generator._errors import ApiseedError, DestinationNotEmptyError, InvalidAnswerError
+from generator._source import TemplateVersion, resolve, serving, stamp_answers
+from generator._template import working_copy
 
 _COPIER_ERROR = re.compile(
     r"^(?:Validation error for question '(?P<q1>[^']+)': |Invalid choice for '(?P<q2>[^']+)': )"
     r"(?P<rule>.*)$",
     re.DOTALL,
 )
-
-
-def check_answer_names(template: Path, data: Mapping[str, Any]) -> None:
-    check_names(questions(template), data)
-
-
-def check_names(asked: Iterable[Question], data: Mapping[str, Any]) -> None:
-    """Refuse answers to questions the template does not ask (Copier would ignore them)."""
-    known = {question.name for question in asked}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise UnknownQuestionError(
-            f"unknown question {', '.join(repr(name) for name in unknown)}; "
-            f"the template asks: {', '.join(sorted(known))}"
-        )
 
 
 def as_invalid_answer(error: ValueError) -> InvalidAnswerError | None:
@@ -123,27 +108,78 @@ def generate(
     """
     dest = dest.absolute()
     version = resolve(template, vcs_ref)
-    check_names(version.questions(), data)
-    if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
-        raise DestinationNotEmptyError(f"destination {dest} exists and is not an empty folder")
-    missing_parents = [parent for parent in dest.parents if not parent.exists()]
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".apiseed-", dir=dest.parent))
-    done = False
-    try:
-        rendered = staging / dest.name
-        render_version(
-            version, rendered, data, defaults=defaults, user_defaults=user_defaults, quiet=quiet
-        )
-        if dest.exists():
-            for entry in rendered.iterdir():
-                entry.rename(dest / entry.name)
-        else:
-            rendered.rename(dest)
-        done = True
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-        if not done:
-            for parent in missing_parents:
-                parent.rmdir()
+    # The bundled release is rendered from its files; another version is read with git.
+    with serving(version.source, [version.ref]) if version.files is None else nullcontext():
+        asked = version.questions()
+        data = checked(asked, data)
+        user_defaults = checked(asked, user_defaults or {}, "APISEED_DEFAULTS")
+        missing_parents = _check_destination(dest)
+        staging = _staging_folder(dest)
+        done = False
+        try:
+            rendered = staging / dest.name
+            render_version(
+                version, rendered, data, defaults=defaults, user_defaults=user_defaults, quiet=quiet
+            )
+            # Moving the project into place is all or nothing: an interrupt waits for it.
+            with _interrupts_deferred():
+                if dest.exists():
+                    for entry in rendered.iterdir():
+                        entry.rename(dest / entry.name)
+                else:
+                    rendered.rename(dest)
+                done = True
+                shutil.rmtree(staging, ignore_errors=True)
+        finally:
+            if not done:
+                shutil.rmtree(staging, ignore_errors=True)
+                for parent in missing_parents:
+                    parent.rmdir()
     return dest
+
+
+def _check_destination(dest: Path) -> list[Path]:
+    """Refuse a destination that holds anything; create its missing parents and return them
+    (to be removed again if the generation fails)."""
+    try:
+        if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
+            raise DestinationNotEmptyError(f"destination {dest} exists and is not an empty folder")
+        missing_parents = [parent for parent in dest.parents if not parent.exists()]
+        in_file = next((p for p in dest.parents if p.exists() and not p.is_dir()), None)
+        if in_file is not None:
+            raise ApiseedError(f"cannot create {dest}: {in_file} is a file, not a folder")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ApiseedError(f"cannot create {dest}: {error.strerror or error}") from None
+    return missing_parents
+
+
+def _staging_folder(dest: Path) -> Path:
+    """A new folder to render into, next to ``dest`` (on the same file system, so the result
+    moves into place at once); inside ``dest`` when that is an empty folder whose parent
+    cannot be written to."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=".apiseed-", dir=dest.parent))
+    except OSError as error:
+        if dest.is_dir():
+            try:
+                return Path(tempfile.mkdtemp(prefix=".apiseed-", dir=dest))
+            except OSError:
+                pass
+        raise ApiseedError(
+            f"cannot create {dest}: {dest.parent} is not writable ({error.strerror or error})"
+        ) from None
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """SIGINT (Ctrl-C) waits until the block is done; in the main thread, where it arrives."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

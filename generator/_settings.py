@@ -2,7 +2,10 @@
 
 from typing import Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from generator._errors import ApiseedError
 
 
 class GeneratorSettings(BaseSettings):
@@ -16,3 +19,21 @@ class GeneratorSettings(BaseSettings):
 
     template: str | None = None
     defaults: dict[str, Any] = {}
+
+    @field_validator("template")
+    @classmethod
+    def empty_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+
+def load_settings() -> GeneratorSettings:
+    """The settings, or a one-line error naming the variable that is wrong."""
+    try:
+        return GeneratorSettings()
+    except (SettingsError, ValidationError) as error:
+        reason = ""
+        if isinstance(error, SettingsError):
+            reason = f" (not valid JSON: {' '.join(str(error.__cause__ or error).split())})"
+        raise ApiseedError(
+            f'APISEED_DEFAULTS must be a JSON object of answers, like {{"auth": "none"}}{reason}'
+        ) from None

@@ -117,7 +117,8 @@ def check_files(tree: Path, variant: Variant, package: str) -> None:
     for feature, paths in FEATURE_FILES.items():
         on = feature in variant.features
         for pattern in paths:
-            relative = pattern.format(package=package)
+            static_dir = variant.answers.get("static_dir", "static")
+            relative = pattern.format(package=package, static_dir=static_dir)
             if (tree / relative).exists() != on:
                 state = "missing for feature" if on else "present for feature"
                 problems.append(

@@ -1,5 +1,6 @@
 """Locating the template and reading its questions."""
 
+import json
 import shutil
 from dataclasses import dataclass
 from functools import cache
@@ -11,6 +12,8 @@ import yaml
 from generator._errors import TemplateNotFoundError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
+TEMPLATE_FILES = ("copier.yml", "questions.jinja")
+"""The template's own files beside its ``template/`` folder (see hatch_build.py too)."""
 
 
 def bundled_template() -> Path:
@@ -27,7 +30,8 @@ def working_copy(source: Path, into: Path) -> Path:
     Copier reads a git repository at a commit; a plain folder is read as it is, and faster.
     """
     into.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(source / "copier.yml", into / "copier.yml")
+    for name in TEMPLATE_FILES:
+        shutil.copy2(source / name, into / name)
     shutil.copytree(
         source / "template",
         into / "template",
@@ -73,3 +77,24 @@ def parse_questions(config: dict[str, Any]) -> tuple[Question, ...]:
             )
         )
     return tuple(found)
+
+
+def shown_defaults(asked: tuple[Question, ...]) -> list[str]:
+    """Each question's default as a user would get it: a computed default (Jinja, e.g. the slug
+    made from the name) worked out from the defaults before it, as Copier does; others as JSON
+    (which YAML reads too)."""
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"])
+    context: dict[str, Any] = {}
+    shown = []
+    for question in asked:
+        value = question.default
+        if isinstance(value, str) and "{" in value:
+            try:
+                value = env.from_string(value).render(context)
+            except Exception:
+                value = question.default
+        context[question.name] = value
+        shown.append(value if isinstance(value, str) else json.dumps(value))
+    return shown

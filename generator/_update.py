@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator._answers import checked
 from generator._errors import (
     DirtyProjectError,
     GitError,
@@ -23,8 +24,14 @@ from generator._errors import (
     UpdateError,
 )
 from generator._git import git, paths
-from generator._render import as_invalid_answer, check_names, render_version
-from generator._source import ANSWERS_FILE, latest_tag, read_answers, version_of
+from generator._render import as_invalid_answer, render_version
+from generator._source import (
+    ANSWERS_FILE,
+    newest_release,
+    read_answers,
+    serving,
+    version_of,
+)
 
 CONFLICT_MARKERS = (b"<<<<<<< before updating", b">>>>>>> after updating")
 
@@ -104,17 +111,23 @@ def update(
         raise DirtyProjectError(
             f"{project.path} has uncommitted changes; commit or stash them first (git status)"
         )
-    target = version_of(project.source, to or latest_tag(project.source))
-    check_names(target.questions(), data)
-    git_dir = Path(git(project.path, "rev-parse", "--absolute-git-dir").strip())
-    with tempfile.TemporaryDirectory(prefix="apiseed-local-", dir=git_dir) as scratch:
-        local = LocalFiles.save(project.path, Path(scratch))
-        try:
-            _run_copier_update(project, data, target.ref, trust=trust, user_defaults=user_defaults)
-            kept, kept_local = _keep_changed_files(project, local)
-        except BaseException:
-            _restore(project.path, local)
-            raise
+    target_ref = to or newest_release(project.source, project.ref)
+    with serving(project.source, [project.ref, target_ref]):
+        target = version_of(project.source, target_ref)
+        asked = target.questions()
+        data = checked(asked, data)
+        user_defaults = checked(asked, user_defaults or {}, "APISEED_DEFAULTS")
+        git_dir = Path(git(project.path, "rev-parse", "--absolute-git-dir").strip())
+        with tempfile.TemporaryDirectory(prefix="apiseed-local-", dir=git_dir) as scratch:
+            local = LocalFiles.save(project.path, Path(scratch))
+            try:
+                _run_copier_update(
+                    project, data, target.ref, trust=trust, user_defaults=user_defaults
+                )
+                kept, kept_local = _keep_changed_files(project, local)
+            except BaseException:
+                _restore(project.path, local)
+                raise
     changed = _changed(project.path)
     return UpdateResult(
         project=project.path,

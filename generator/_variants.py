@@ -18,14 +18,15 @@ from generator._template import Question, questions
 
 TIERS = ("full", "pairwise", "smoke")
 
-# Files that exist exactly when a feature is on ({package} is the package name). A variant's
+# Files that exist exactly when a feature is on ({package} is the package name, {static_dir}
+# the static files' folder). A variant's
 # features are the names of its yes/no and list axes that are on, plus ``<question>`` and
 # ``<question>:<choice>`` for every choice question answered with something other than "none".
 FEATURE_FILES: Mapping[str, tuple[str, ...]] = {
     "cors": ("tests/test_cors.py",),
     "middleware": ("src/{package}/middleware.py", "tests/test_middleware.py"),
     "background_tasks": ("src/{package}/notifications", "tests/notifications"),
-    "static_files": ("static/index.html", "tests/test_static.py"),
+    "static_files": ("{static_dir}/index.html", "tests/test_static.py"),
     "auth": ("src/{package}/auth/__init__.py", "tests/auth/test_settings.py", ".env"),
     "auth:api_key": ("src/{package}/auth/api_key.py", "tests/auth/test_api_key.py"),
     "auth:jwt": (

@@ -18,22 +18,28 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode=None,
 )
 
 DataOption = Annotated[
     list[str] | None,
-    typer.Option("--data", "-d", help="Answer a question: KEY=VALUE (repeatable)."),
+    typer.Option(
+        "--data", "-d", metavar="KEY=VALUE", help="Answer a question: KEY=VALUE (repeatable)."
+    ),
 ]
 DataFileOption = Annotated[
     Path | None,
-    typer.Option("--data-file", help="YAML file of answers; --data wins over it."),
+    typer.Option("--data-file", metavar="FILE", help="YAML file of answers; --data wins over it."),
 ]
 ProjectArgument = Annotated[
-    Path, typer.Argument(help="The generated project (a committed git repository).")
+    Path,
+    typer.Argument(metavar="PROJECT", help="The generated project (a committed git repository)."),
 ]
 ToOption = Annotated[
     str | None,
-    typer.Option("--to", help="Template version (tag or commit); default: the newest release."),
+    typer.Option(
+        "--to", metavar="REF", help="Template version (tag or commit); default: the newest release."
+    ),
 ]
 TrustOption = Annotated[
     bool,
@@ -41,34 +47,54 @@ TrustOption = Annotated[
 ]
 
 
-def fail(error: Exception) -> typer.Exit:
+def fail(error: Exception | str, code: int = 1) -> typer.Exit:
+    """Report ``error`` in one line on stderr (its text as it is, never read as markup)."""
+    from rich.text import Text
+
     from generator._console import error_console
 
-    error_console().print(f"[bold red]error:[/] {error}", markup=True)
-    return typer.Exit(code=1)
+    message = " ".join(str(error).split())
+    error_console().print(Text.assemble(("error:", "bold red"), " ", message))
+    return typer.Exit(code=code)
+
+
+def say(text: str) -> None:
+    """Print a line holding user text (paths, answers) on stdout, never read as markup."""
+    from generator._console import console
+
+    console().print(text, markup=False)
+
+
+INTERRUPTED = 130  # the shell's status for a command ended by SIGINT
 
 
 @app.command()
 def new(
-    dest: Annotated[Path, typer.Argument(help="Folder to create (must be empty or absent).")],
+    dest: Annotated[
+        Path, typer.Argument(metavar="DEST", help="Folder to create (must be empty or absent).")
+    ],
     data: DataOption = None,
     data_file: DataFileOption = None,
     defaults: Annotated[
         bool, typer.Option("--defaults", help="Use defaults for every unanswered question.")
     ] = False,
     vcs_ref: Annotated[
-        str | None, typer.Option("--vcs-ref", help="Template git ref, when it is a repository.")
+        str | None,
+        typer.Option("--vcs-ref", metavar="REF", help="Template git ref, when it is a repository."),
     ] = None,
 ) -> None:
     """Generate a new FastAPI project into DEST."""
+    import shlex
+    import signal
+
     from generator._answers import parse_data
     from generator._console import console, interactive
     from generator._errors import ApiseedError
     from generator._render import generate
-    from generator._settings import GeneratorSettings
+    from generator._settings import load_settings
 
     try:
-        settings = GeneratorSettings()
+        settings = load_settings()
         answers = parse_data(data or [], data_file)
         if not defaults and not interactive():
             raise ApiseedError("no terminal to ask the questions on: pass --defaults or --data")
@@ -86,33 +112,38 @@ def new(
             )
     except ApiseedError as error:
         raise fail(error) from None
-    console().print(f"Created {project}")
-    console().print(f"Next: cd {dest} and follow README.md")
+    except KeyboardInterrupt:
+        raise fail(f"interrupted; {dest} was left as it was", INTERRUPTED) from None
+    # The project is complete and in place: an interrupt now would only lose these lines.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        say(f"Created {project}")
+        say(f"Next: cd {shlex.quote(str(dest))} and follow README.md")
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 @app.command()
 def features() -> None:
     """List the template's questions with their help text, choices and defaults."""
     from rich.table import Table
+    from rich.text import Text
 
     from generator._console import console
     from generator._errors import ApiseedError
-    from generator._settings import GeneratorSettings
+    from generator._settings import load_settings
     from generator._source import resolve
+    from generator._template import shown_defaults
 
     try:
-        found = resolve(GeneratorSettings().template, None).questions()
+        found = resolve(load_settings().template, None).questions()
     except ApiseedError as error:
         raise fail(error) from None
     table = Table("question", "type", "default", "choices", "help")
-    for question in found:
-        table.add_row(
-            question.name,
-            question.type,
-            str(question.default),
-            " / ".join(question.choices),
-            question.help,
-        )
+    table.columns[2].overflow = "fold"
+    for question, default in zip(found, shown_defaults(found), strict=True):
+        cells = (question.name, question.type, default, " / ".join(question.choices), question.help)
+        table.add_row(*(Text(cell) for cell in cells))
     console().print(table)
 
 
@@ -128,19 +159,20 @@ def update(
     from generator._answers import parse_data
     from generator._console import console, interactive
     from generator._errors import ApiseedError
-    from generator._settings import GeneratorSettings
+    from generator._settings import load_settings
     from generator._update import update as run_update
 
     try:
         answers = parse_data(data or [], data_file)
+        user_defaults = load_settings().defaults
         with console().status("Updating…") if interactive() else nullcontext():
-            result = run_update(
-                project, answers, to=to, trust=trust, user_defaults=GeneratorSettings().defaults
-            )
+            result = run_update(project, answers, to=to, trust=trust, user_defaults=user_defaults)
     except ApiseedError as error:
         raise fail(error) from None
-    console().print(f"Updated {result.project} from {result.from_ref} to {result.to_ref}")
-    console().print(f"{len(result.changed)} files changed: review them with git diff, then commit")
+    except KeyboardInterrupt:
+        raise fail(f"interrupted; {project} was left as it was", INTERRUPTED) from None
+    say(f"Updated {result.project} from {result.from_ref} to {result.to_ref}")
+    say(f"{len(result.changed)} files changed: review them with git diff, then commit")
     report(result)
     if not result.clean:
         raise typer.Exit(code=1)
@@ -159,7 +191,7 @@ def diff(
     from generator._console import console
     from generator._diff import diff as run_diff
     from generator._errors import ApiseedError
-    from generator._settings import GeneratorSettings
+    from generator._settings import load_settings
 
     try:
         answers = parse_data(data or [], data_file)
@@ -168,11 +200,13 @@ def diff(
             answers,
             to=to,
             trust=trust,
-            user_defaults=GeneratorSettings().defaults,
+            user_defaults=load_settings().defaults,
             color=console().is_terminal,
         )
     except ApiseedError as error:
         raise fail(error) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; nothing was changed", INTERRUPTED) from None
     typer.echo(patch, nl=False)
     report(result)
 
@@ -182,13 +216,16 @@ def report(result: "UpdateResult") -> None:
     from generator._console import error_console
 
     for name in result.conflicts:
-        error_console().print(f"conflict: {name} (resolve the <<<<<<< markers)")
+        error_console().print(f"conflict: {name} (resolve the <<<<<<< markers)", markup=False)
     for name in result.kept:
-        error_console().print(f"conflict: {name} (the new version removes it; you changed it)")
+        error_console().print(
+            f"conflict: {name} (the new version removes it; you changed it)", markup=False
+        )
     for name in result.local:
         error_console().print(
             f"kept: {name} (git-ignored; the new version no longer makes it: "
-            "delete it if you do not need it)"
+            "delete it if you do not need it)",
+            markup=False,
         )
 
 
@@ -301,8 +338,8 @@ def _select(template: Path, tier: str, ids: str | None, shard: str | None) -> "S
 
 
 def _template() -> Path:
-    from generator._settings import GeneratorSettings
+    from generator._settings import load_settings
     from generator._template import bundled_template
 
-    settings = GeneratorSettings()
+    settings = load_settings()
     return Path(settings.template) if settings.template else bundled_template()

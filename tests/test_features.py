@@ -100,7 +100,7 @@ def test_static_files_follow_their_answers(copie: Copie, template: Path) -> None
 
     assert (project / "public/index.html").is_file()
     assert not (project / "static").exists()
-    assert 'app.mount("/assets"' in (project / PKG / "main.py").read_text()
+    assert 'app.mount(\n            "/assets",' in (project / PKG / "main.py").read_text()
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ PUBLIC_NAMES = [
     "Question",
     "Report",
     "TemplateNotFoundError",
+    "TemplateUnreachableError",
     "UnknownQuestionError",
     "UnknownVariantError",
     "UpdateError",

@@ -1,5 +1,7 @@
 """Every question's rule, with good and bad values, through real Copier rendering."""
 
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,14 +56,18 @@ BAD: list[tuple[str, Any, str]] = [
     ("cors_origins", ["https://app.example.com/path"], "no path"),
     ("cors_origins", ["ftp://files.example.com"], "is not an origin"),
     ("cors_origins", ["http://a.example.com", "http://a.example.com"], "must not repeat"),
-    ("openapi_url", "openapi.json", "must start with '/'"),
-    ("openapi_url", "/open api.json", "no spaces"),
-    ("docs_url", "docs", "must start with '/'"),
+    ("openapi_url", "openapi.json", "must be a URL path"),
+    ("openapi_url", "/open api.json", "must be a URL path"),
+    ("openapi_url", "/health", "collides with the API's route /health"),
+    ("docs_url", "docs", "must be a URL path"),
+    ("docs_url", "/items/docs", "collides with the API's route /items"),
+    ("redoc_url", "/token", "collides with the API's route /token"),
     ("docs_url", "/openapi.json", "must differ from openapi_url"),
     ("redoc_url", "/docs", "must differ"),
     ("static_path", "static", "must be a URL path"),
-    ("static_path", "/items", "must not collide"),
-    ("static_path", "/docs", "must not collide"),
+    ("static_path", "/items", "collides with the API's route /items"),
+    ("static_path", "/docs", "must differ from the docs URLs"),
+    ("static_path", "/static/../x", "must not have '.' or '..' segments"),
     ("static_dir", "../outside", "single directory name"),
     ("static_dir", "src", "must not be a directory the project already uses"),
 ]
@@ -116,3 +122,37 @@ def test_static_questions_are_not_asked_without_static_files(
 
     assert "static_path" not in answers
     assert "static_dir" not in answers
+
+
+def api_paths(template: Path) -> list[str]:
+    """The reserved paths copier.yml's validators read (questions.jinja), read as Copier does."""
+    from jinja2 import Environment, FileSystemLoader
+
+    env = Environment(loader=FileSystemLoader(template))
+    listing = env.from_string(
+        "{% from 'questions.jinja' import api_paths %}{{ api_paths|join(' ') }}"
+    )
+    return listing.render().split()
+
+
+def test_every_route_of_the_app_is_reserved(template: Path, tmp_path: Path) -> None:
+    """A new route must join the reserved list, or docs URLs could be put on top of it."""
+    project = tmp_path / "project"
+    render(template, project, {"auth": "jwt", "background_tasks": True}, defaults=True)
+    listing = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.path.insert(0, 'src'); from my_service.main import create_app; "
+            "print('\\n'.join(create_app().openapi()['paths']))",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    reserved = api_paths(template)
+    routes = [path for path in listing if path.startswith("/")]
+    assert routes
+    for path in routes:
+        assert any(path == r or path.startswith(r + "/") for r in reserved), path
