@@ -40,7 +40,8 @@ REPO = Path(__file__).resolve().parent.parent
 PYTEST = "python -m pytest -x -q -p no:cacheprovider -m 'not matrix'"
 # Each module's tests that run in seconds, not the matrix.
 SELECTIONS = {
-    "_answers": "tests/test_cli_new.py -k 'data or bad_input'",
+    "_answers": "tests/test_refusals.py tests/test_answer_space.py tests/test_cli_new.py"
+    " -k '(data or bad_input or refus or answer) and not interrupt'",
     # Not the 48 updates of every toggle and the updated projects' own suites: minutes each.
     "_update": "tests/test_migrations.py tests/test_update.py"
     " -k 'not toggle_equivalence and not passes_its_own_tests'",
