@@ -68,8 +68,10 @@ def check(
     jobs: int,
     keep: Path | None = None,
     progress: Progress | None = None,
+    fuzz: bool = False,
 ) -> Report:
-    """Check ``variants`` of the template at ``template`` (its files as they are on disk)."""
+    """Check ``variants`` of the template at ``template`` (its files as they are on disk);
+    with ``fuzz``, also fuzz each variant's API (``_steps.run_fuzz``)."""
 
     def steps(run: Run, outcomes: list[Outcome], report: Progress) -> None:
         with Pool(jobs, cwd=run.root) as pool:
@@ -81,7 +83,7 @@ def check(
             _phase(pool, "verify", run, [o for o in survivors if o.failure is None], report)
         _save_mypy_seed(run)
 
-    return in_scratch("apiseed-check-", template, variants, steps, jobs, keep, progress)
+    return in_scratch("apiseed-check-", template, variants, steps, jobs, keep, progress, fuzz)
 
 
 def in_scratch(
@@ -92,6 +94,7 @@ def in_scratch(
     jobs: int,
     keep: Path | None,
     progress: Progress | None,
+    fuzz: bool = False,
 ) -> Report:
     """Run ``steps`` over the variants in a scratch folder, timed, keeping failed trees."""
     from generator._template import working_copy
@@ -105,6 +108,7 @@ def in_scratch(
             template=working_copy(template, root / "template"),
             postgres_url=os.environ.get(POSTGRES_URL_VARIABLE) or None,
             mypy_seed=mypy_seed(),
+            fuzz=fuzz,
         )
         run.trees.mkdir()
         steps(run, outcomes, progress or (lambda phase, done, total: None))

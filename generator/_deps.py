@@ -3,8 +3,9 @@
 The code outside ``tests/`` may import only its ``[project] dependencies``; the tests may also
 import the ``dev`` extra. Every declared dependency must be imported, unless it is one of the
 few that are used without an import (a driver named in a URL, a tool run from the shell, the
-library behind FastAPI's test client or form parsing), and then only when that use is there.
-Imports are mapped to distributions through the metadata of the environment that runs the check.
+libraries behind FastAPI's test client, form parsing or e-mail checks), and then only when that
+use is there. Imports are mapped to distributions through the metadata of the environment that
+runs the check.
 """
 
 import ast
@@ -31,6 +32,8 @@ def _used_without_import(runtime: _Code, tests: _Code) -> dict[str, bool]:
     """Distributions that are used without being imported, and whether that use is present."""
     forms = {"fastapi.Form", "fastapi.File", "fastapi.UploadFile"}
     return {
+        # FastAPI checks the contact e-mail of the OpenAPI schema with it (warns without it).
+        "email-validator": "fastapi.FastAPI" in runtime.modules,
         "httpx2": bool({"fastapi.testclient", "starlette.testclient"} & _prefixes(tests.modules)),
         "psycopg": "postgresql+psycopg" in runtime.text,
         "python-multipart": bool(forms & runtime.modules)

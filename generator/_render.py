@@ -121,6 +121,9 @@ def generate(
             render_version(
                 version, rendered, data, defaults=defaults, user_defaults=user_defaults, quiet=quiet
             )
+            secrets = rendered / ".env"
+            if secrets.exists():  # the project's own secrets: its owner's to read, no one else's
+                secrets.chmod(0o600)
             # Moving the project into place is all or nothing: an interrupt waits for it.
             with _interrupts_deferred():
                 if dest.exists():

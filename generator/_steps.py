@@ -23,12 +23,18 @@ from generator._variants import FEATURE_FILES, Variant
 if TYPE_CHECKING:
     from generator._mypy import MypyServer
 
-STEPS = ("render", "files", "ruff", "deps", "mypy", "tests", "wheel")
+STEPS = ("render", "files", "ruff", "deps", "mypy", "tests", "fuzz", "wheel")
 FRESH_STEPS = ("render", "files", "install", "tests")
 POSTGRES_URL_VARIABLE = "APISEED_POSTGRES_URL"
 STEP_TIMEOUT = 600  # seconds a forked step may take before it is killed
+# The project's schemathesis test: building its strategies alone costs about 0.9 s of CPU, too
+# much for every variant, so the tests step leaves it out and the fuzz step runs only it, with
+# FUZZ_EXAMPLES per operation (a project's own test run uses 5).
+FUZZ_TEST = "tests/test_fuzz.py"
+FUZZ_EXAMPLES = 50
 
 _RESIDUE = re.compile(r"\{\{|\{%|\{#")
+_SUMMARY = re.compile(r"(FAILED|ERROR) \S")
 _GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")  # ${{ ... }} is GitHub Actions syntax
 
 
@@ -164,6 +170,9 @@ def run_tests(
     basetemp: Path,
     log: Path,
     rewrites: Path | None = None,
+    *,
+    step: str = "tests",
+    args: Sequence[str] = (),
 ) -> None:
     """The project's own tests, with its own pytest configuration (warnings are errors).
 
@@ -194,6 +203,7 @@ def run_tests(
                     "-W",
                     "ignore::pytest.PytestAssertRewriteWarning",
                     f"--basetemp={basetemp}",
+                    *args,
                 ]
             )
         )
@@ -201,9 +211,17 @@ def run_tests(
     status = forked(pytest_main, cwd=tree, log=log)
     if status != 0:
         output = log.read_text(encoding="utf-8")
-        summary = [line for line in output.splitlines() if line.startswith(("FAILED", "ERROR"))]
+        # pytest's summary lines ("FAILED tests/x.py::test"), not captured log records
+        # ("ERROR    package.module:...").
+        summary = [line for line in output.splitlines() if _SUMMARY.match(line)]
         message = summary[0] if summary else f"pytest exited with {status}: {first_line(output)}"
-        raise StepFailedError("tests", message, output)
+        raise StepFailedError(step, message, output)
+
+
+def fuzz_environment(env: Mapping[str, str], package: str) -> dict[str, str]:
+    """The fuzz step runs the project's schemathesis test (``tests/test_fuzz.py``, every check)
+    with ``FUZZ_EXAMPLES`` per operation instead of its own few."""
+    return {**env, f"{package.upper()}_FUZZ_EXAMPLES": str(FUZZ_EXAMPLES)}
 
 
 def test_environment(variant: Variant, package: str, postgres_url: str | None) -> dict[str, str]:

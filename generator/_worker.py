@@ -31,6 +31,7 @@ _WARM_MODULES = (
     "argon2",
     "click",
     "copier",
+    "email_validator",
     "fastapi",
     "fastapi.middleware.cors",
     "fastapi.middleware.gzip",
@@ -39,6 +40,7 @@ _WARM_MODULES = (
     "fastapi.staticfiles",
     "fastapi.testclient",
     "getpass",
+    "hypothesis",
     "hatchling.builders.wheel",
     "httpx2",
     "jwt",
@@ -53,6 +55,8 @@ _WARM_MODULES = (
     "pydantic",
     "pydantic.mypy",
     "pydantic.v1",
+    "schemathesis",
+    "schemathesis.openapi",
     "pydantic_settings",
     "pytest",
     "readline",
@@ -76,6 +80,7 @@ class Run:
     template: Path
     postgres_url: str | None
     mypy_seed: Path | None = None  # a fine-grained mypy cache from an earlier run
+    fuzz: bool = False  # add the fuzz step after the tests
 
     @property
     def trees(self) -> Path:
@@ -102,22 +107,26 @@ def verify(run: Run, variant: Variant) -> Result:
     work.mkdir(parents=True)
     server = _mypy_server(run)
     package = _steps.package_of(tree)
+    rewrites = run.root / "rewrites"
+
+    def tests(step: str, *args: str) -> Callable[[], None]:
+        def action() -> None:
+            env = _steps.test_environment(variant, package, run.postgres_url)
+            if step == "fuzz":
+                env = _steps.fuzz_environment(env, package)
+            log = work / f"{step}.log"
+            _steps.run_tests(tree, package, env, work / step, log, rewrites, step=step, args=args)
+
+        return action
+
     steps: list[tuple[str, Callable[[], None]]] = [
         ("deps", lambda: _steps.check_dependencies(tree, package)),
         ("mypy", lambda: _steps.run_mypy(tree, server, work / "mypy.log")),
-        (
-            "tests",
-            lambda: _steps.run_tests(
-                tree,
-                package,
-                _steps.test_environment(variant, package, run.postgres_url),
-                work / "tmp",
-                work / "tests.log",
-                run.root / "rewrites",
-            ),
-        ),
-        ("wheel", lambda: _steps.build_wheel(tree, work / "dist", package)),
+        ("tests", tests("tests", f"--ignore={_steps.FUZZ_TEST}")),
     ]
+    if run.fuzz:
+        steps.append(("fuzz", tests("fuzz", _steps.FUZZ_TEST)))
+    steps.append(("wheel", lambda: _steps.build_wheel(tree, work / "dist", package)))
     timings = Timings()
     for step, action in steps:
         failure = timed(timings, step, action)

@@ -298,6 +298,12 @@ def check(
             "--fresh", help="Install each variant into its own clean venv and run its tests."
         ),
     ] = False,
+    fuzz: Annotated[
+        bool,
+        typer.Option(
+            "--fuzz", help="Also fuzz each variant's API with schemathesis (every check)."
+        ),
+    ] = False,
 ) -> None:
     """Render variants and check each: residue, files, ruff, deps, mypy, tests, wheel."""
     from generator._console import console, error_console
@@ -310,14 +316,26 @@ def check(
         selected = _select(template, tier, ids, shard)
         if jobs is not None and jobs < 1:
             raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
-        if fresh:
-            from generator._fresh import fresh as run
-        else:
-            from generator._check import check as run
+        if fresh and fuzz:
+            raise ApiseedError("--fuzz goes with the shared-environment check, not --fresh")
         with Display(console(), len(selected)) as display:
-            report = run(
-                template, selected, jobs=jobs or default_jobs(), keep=keep, progress=display
-            )
+            if fresh:
+                from generator._fresh import fresh as run
+
+                report = run(
+                    template, selected, jobs=jobs or default_jobs(), keep=keep, progress=display
+                )
+            else:
+                from generator._check import check
+
+                report = check(
+                    template,
+                    selected,
+                    jobs=jobs or default_jobs(),
+                    keep=keep,
+                    progress=display,
+                    fuzz=fuzz,
+                )
     except ApiseedError as error:
         raise fail(error) from None
     print_report(console(), report)

@@ -231,6 +231,16 @@ def test_each_project_gets_its_own_secret_kept_out_of_git_and_answers(
     assert f"{setting}=change-me" in (first / ".env.example").read_text()
 
 
+def test_apiseed_new_writes_the_secrets_readable_by_the_owner_only(
+    template: Path, tmp_path: Path
+) -> None:
+    from generator._render import generate as apiseed_new
+
+    project = apiseed_new(template, tmp_path / "p", {"database": "none"}, defaults=True)
+
+    assert (project / ".env").stat().st_mode & 0o777 == 0o600
+
+
 def git(cwd: Path, *args: str) -> None:
     subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True)
 

@@ -15,7 +15,7 @@ from generator._check import Report, _save_mypy_seed, check, mypy_seed
 from generator._fresh import fresh
 from generator._pool import Pool, default_jobs
 from generator._template import working_copy
-from generator._variants import all_off, all_on, by_ids, full, smoke
+from generator._variants import all_off, all_on, by_ids, full, pairwise, smoke
 from generator._worker import Run
 from generator.cli import app
 
@@ -78,6 +78,32 @@ def test_the_smoke_tier_passes() -> None:
             "tests",
             "wheel",
         ]
+
+
+def test_the_pairwise_tier_passes_fuzzing() -> None:
+    """schemathesis, every check, against SQLite and PostgreSQL variants: no server error, no
+    response the schema does not describe, no valid request refused."""
+    needs_postgres()
+    variants = pairwise(REPO)
+
+    report = check(REPO, variants, jobs=2, fuzz=True)
+
+    assert failures(report) == {}
+    assert {"sqlite", "postgresql"} <= {v.answers["database"] for v in variants}
+    for outcome in report.outcomes:
+        assert "fuzz" in outcome.timings.wall
+
+
+def test_a_server_error_is_found_by_fuzzing(tmp_path: Path) -> None:
+    bug = "    if data.quantity > 100:\n        raise RuntimeError\n    return service.create(data)"
+    path = "template/src/{{ package_name }}/items/router.py.jinja"
+    template = broken_template(tmp_path, path, bug, "    return service.create(data)")
+
+    report = check(template, by_ids(REPO, FEW[3:]), jobs=1, fuzz=True)
+
+    step, message = failures(report)[FEW[3]]
+    assert step == "fuzz"
+    assert "test_fuzz.py" in message
 
 
 def test_the_checks_renders_are_copiers(tmp_path: Path) -> None:
@@ -232,7 +258,7 @@ def test_cli_exit_code_junit_and_kept_trees(tmp_path: Path) -> None:
         for case in suite.iter("testcase")
         if case.find("skipped") is not None
     }
-    after_ruff = ("deps", "mypy", "tests", "wheel")
+    after_ruff = ("deps", "mypy", "tests", "wheel")  # fuzz runs only with --fuzz
     assert skipped == {(v, step) for v in WITH_MIDDLEWARE for step in after_ruff}
     assert suite.get("skipped") == str(len(skipped))
     assert int(suite.get("tests", "0")) == len(FEW) * 7

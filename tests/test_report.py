@@ -28,6 +28,7 @@ FAILED = Outcome(
     Failure("ruff", "main.py:1: F821 \x1b[1mundefined\x1b[0m", "whole output\x00 of ruff"),
 )
 REPORT = Report([PASSED, FAILED], wall_seconds=12.3456, cpu_seconds=20.25, jobs=2)
+AFTER_RUFF = STEPS[STEPS.index("ruff") + 1 :]
 
 
 def junit(report: Report, tmp_path: Path) -> ElementTree.Element:
@@ -55,7 +56,7 @@ def test_junit_has_a_case_per_variant_and_step(tmp_path: Path) -> None:
         "tests": str(2 * len(STEPS)),
         "failures": "1",
         "errors": "0",
-        "skipped": "4",
+        "skipped": str(len(AFTER_RUFF)),
         "time": "12.346",
     }
     assert [(case.get("classname"), case.get("name")) for case in suite.iter("testcase")] == [
@@ -71,9 +72,7 @@ def test_junit_fails_the_failed_step_and_skips_the_later_ones(tmp_path: Path) ->
     suite = junit(REPORT, tmp_path)
 
     assert cases(suite, "failure") == {("fails", "ruff")}
-    assert cases(suite, "skipped") == {
-        ("fails", step) for step in ("deps", "mypy", "tests", "wheel")
-    }
+    assert cases(suite, "skipped") == {("fails", step) for step in AFTER_RUFF}
     failure = suite.find("testcase[@classname='fails'][@name='ruff']/failure")
     assert failure is not None
     # XML cannot hold most control characters: they are dropped, the rest is kept.
@@ -88,7 +87,11 @@ def test_junit_of_a_passing_run_has_no_failures_or_skips(tmp_path: Path) -> None
     junit(REPORT, tmp_path)
     suite = junit(Report([PASSED], 1.0, 1.0, 1), tmp_path)  # replaces the first
 
-    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("7", "0", "0")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == (
+        str(len(STEPS)),
+        "0",
+        "0",
+    )
     assert cases(suite, "failure") == cases(suite, "skipped") == set()
 
 

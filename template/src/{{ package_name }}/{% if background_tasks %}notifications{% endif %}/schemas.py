@@ -1,7 +1,9 @@
 from pydantic import BaseModel, Field
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-SINGLE_LINE = r"^[^\r\n]*$"
+# Neither allows NUL (see fields.py). No space or control character in an address, spelled
+# out: what \s matches differs between Python, JavaScript and Pydantic's regex engine.
+EMAIL_PATTERN = r"^[^@\x00-\x20]+@[^@\x00-\x20]+\.[^@\x00-\x20]+$"
+SINGLE_LINE = r"^[^\r\n\x00]*$"
 
 
 class NotificationCreate(BaseModel):
