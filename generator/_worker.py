@@ -67,7 +67,6 @@ _WARM_MODULES = (
     "sqlalchemy.dialects.sqlite.pysqlite",
     "sqlalchemy.orm",
     "sqlite3",
-    "statistics",
     "unittest",
     "uvicorn",
     "uvicorn.main",

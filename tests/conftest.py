@@ -33,7 +33,10 @@ def commit_all(repo: Path, message: str = "commit") -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """No developer settings leak in: Copier's settings and cache, git's config, APISEED_*.
+    """No developer settings leak in: Copier's settings and cache, git's config, APISEED_*,
+    and apiseed's own cache (the mypy cache ``apiseed check`` keeps under XDG_CACHE_HOME):
+    each session starts from what a fresh machine has, and leaves the user's cache alone.
+    pip's download cache, also under XDG_CACHE_HOME on Linux, stays where it was.
 
     Copier's in-process git runner copied the environment when it was first imported (by
     pytest-copie, before this runs), so a test that needs git's config for Copier runs Copier
@@ -41,6 +44,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     home = Path(tempfile.mkdtemp(prefix="apiseed-tests-"))
     config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    os.environ.setdefault("PIP_CACHE_DIR", str(Path(cache_home) / "pip"))
+    os.environ["XDG_CACHE_HOME"] = str(home / "cache")
     (home / "copier-settings.yml").write_text("{}\n", encoding="utf-8")
     (home / "gitconfig").write_text(
         "[user]\n\tname = apiseed tests\n\temail = tests@example.com\n"

@@ -3,12 +3,18 @@
 Shared by the test modules; import it as ``from helpers import ...``.
 """
 
+import contextlib
 import os
+import signal
+import socket
 import subprocess
 import sys
-from collections.abc import Mapping
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 import yaml
@@ -66,3 +72,55 @@ def check_variant(
         server_url = request.getfixturevalue("postgres_url")
         env = postgres_test_env(recorded["package_name"], server_url)
     run_checks(project, env)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def serving(
+    command: Sequence[str], cwd: Path, env: Mapping[str, str], port_variable: str
+) -> Iterator[str]:
+    """Run a server (``command``, listening on the port given in ``port_variable``) and yield
+    its URL once its /health answers 200; stop it afterwards. Fails, with the server's output,
+    if it exits first or does not answer within 60 s."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryFile() as output:
+        server = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env={**env, port_variable: str(port)},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # a reloader has a child: stop the whole group
+        )
+        try:
+            _wait_for_health(f"{url}/health", server, output)
+            yield url
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+
+
+def _wait_for_health(url: str, server: subprocess.Popen[bytes], output: IO[bytes]) -> None:
+    def failure(problem: str) -> str:
+        output.seek(0)
+        return f"{problem}; its output:\n{output.read().decode(errors='replace')}"
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(failure(f"the server exited with code {server.returncode}"))
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:  # not listening yet, or not healthy yet (an HTTPError)
+            pass
+        time.sleep(0.2)
+    pytest.fail(failure(f"{url} did not answer 200 within 60 s"))

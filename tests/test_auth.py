@@ -4,10 +4,8 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -16,7 +14,7 @@ from typing import Any
 import copier
 import httpx2
 import pytest
-from helpers import check_variant, render_variant
+from helpers import check_variant, render_variant, serving
 
 PKG = "src/my_service"
 PREFIX = "MY_SERVICE_"
@@ -303,13 +301,6 @@ def test_production_refuses_to_start_with_a_weak_secret(
     assert problem in result.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(params=["none", "sqlite"])
 def served_jwt_project(
     template: Path, tmp_path: Path, request: pytest.FixtureRequest
@@ -334,26 +325,9 @@ def served_jwt_project(
     if database == "none":
         with (project / ".env").open("a") as env_file:
             env_file.write(created.stdout)
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "my_service"],
-        cwd=project,
-        env={**project_env(), "PYTHONPATH": str(project / "src"), f"{PREFIX}PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                httpx2.get(f"{url}/health")
-                break
-            except httpx2.TransportError:
-                time.sleep(0.1)
+    env = {**project_env(), "PYTHONPATH": str(project / "src")}
+    with serving([sys.executable, "-m", "my_service"], project, env, f"{PREFIX}PORT") as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_created_user_logs_in_to_the_served_project(served_jwt_project: str) -> None:

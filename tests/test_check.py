@@ -11,7 +11,7 @@ from copier._main import Worker
 from typer.testing import CliRunner
 
 from generator import _steps
-from generator._check import Report, check
+from generator._check import Report, _save_mypy_seed, check, mypy_seed
 from generator._fresh import fresh
 from generator._pool import Pool, default_jobs
 from generator._template import working_copy
@@ -297,6 +297,8 @@ def test_cli_exit_code_junit_and_kept_trees(tmp_path: Path) -> None:
     )
 
     assert result.exit_code == 1
+    for phase in ("render: 4/4", "ruff: 1/1", "verify: 2/2"):  # verify: the two left
+        assert f"\n{phase} done at " in result.stdout
     for variant_id in WITH_MIDDLEWARE:
         assert f"FAILED {variant_id} [ruff] src/my_service/middleware.py:" in result.stdout
     assert "2 variant(s) failed" in result.stderr
@@ -309,10 +311,41 @@ def test_cli_exit_code_junit_and_kept_trees(tmp_path: Path) -> None:
         if case.find("failure") is not None
     }
     assert failed == {(variant_id, "ruff") for variant_id in WITH_MIDDLEWARE}
+    skipped = {
+        (case.get("classname"), case.get("name"))
+        for case in suite.iter("testcase")
+        if case.find("skipped") is not None
+    }
+    after_ruff = ("lint", "deps", "mypy", "tests", "wheel")  # fuzz runs only with --fuzz
+    assert skipped == {(v, step) for v in WITH_MIDDLEWARE for step in after_ruff}
+    assert suite.get("skipped") == str(len(skipped))
     assert int(suite.get("tests", "0")) == len(FEW) * 8  # render, files, ruff, lint, deps, ...
     assert sorted(path.name for path in kept.iterdir()) == sorted(WITH_MIDDLEWARE)
     report = (kept / FEW[0] / "apiseed-check-failure.txt").read_text(encoding="utf-8")
     assert "F821" in report
+
+
+def test_the_mypy_cache_kept_between_checks_is_this_sessions() -> None:
+    """conftest.py gives each test session a cache folder of its own, as on a fresh machine."""
+    session_home = Path(os.environ["COPIER_SETTINGS_PATH"]).parent
+
+    assert mypy_seed().is_relative_to(session_home)
+
+
+def test_a_runs_mypy_cache_replaces_the_one_kept(tmp_path: Path) -> None:
+    kept = tmp_path / "cache-home" / "apiseed" / "mypy-fine-grained"
+    for number in (1, 2):
+        run = Run(
+            root=tmp_path / f"run{number}", template=tmp_path, postgres_url=None, mypy_seed=kept
+        )
+        cache = run.root / "mypy" / "worker-0" / "cache"
+        cache.mkdir(parents=True)
+        (cache / f"from-run-{number}.json").write_text("{}", encoding="utf-8")
+
+        _save_mypy_seed(run)
+
+        assert sorted(path.name for path in kept.iterdir()) == [f"from-run-{number}.json"]
+    assert sorted(path.name for path in kept.parent.iterdir()) == ["mypy-fine-grained"]
 
 
 def test_cli_passes_and_prints_the_timings() -> None:

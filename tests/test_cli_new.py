@@ -127,6 +127,28 @@ def test_unreadable_data_file_is_reported(tmp_path: Path) -> None:
     assert "must hold a mapping of answers" in result.output
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(None, "[Errno 2] No such file or directory"), ("auth: [jwt\n", "while parsing a flow")],
+    ids=["missing", "not YAML"],
+)
+def test_data_file_that_cannot_be_read_is_a_one_line_error(
+    tmp_path: Path, content: str | None, reason: str
+) -> None:
+    data_file = tmp_path / "answers.yml"
+    if content is not None:
+        data_file.write_text(content, encoding="utf-8")
+
+    result = runner.invoke(
+        app, ["new", str(tmp_path / "svc"), "--defaults", "--data-file", str(data_file)]
+    )
+
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1, result.output
+    assert f"cannot read data file {data_file}: {reason}" in result.output
+    assert not (tmp_path / "svc").exists()
+
+
 def test_without_a_terminal_questions_need_defaults(tmp_path: Path) -> None:
     result = runner.invoke(app, ["new", str(tmp_path / "svc")])
 

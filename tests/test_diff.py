@@ -33,6 +33,7 @@ def template_repo_v2(
     repo = make_template_repo("v1.0.0")
     with (repo / "template/README.md.jinja").open("a", encoding="utf-8") as readme:
         readme.write("\n## Support\n\nAsk the platform team.\n")
+    (repo / "template/SUPPORT.md").write_text("Ask the platform team.\n", encoding="utf-8")
     release(repo, "v2.0.0")
     return repo
 
@@ -52,6 +53,7 @@ def test_diff_shows_the_update_and_changes_nothing(project: Path) -> None:
     assert run.exit_code == 0, run.output
     assert "--- a/src/my_service/middleware.py\n+++ /dev/null\n" in run.output
     assert "+## Support\n" in run.output
+    assert "--- /dev/null\n+++ b/SUPPORT.md\n@@ -0,0 +1 @@\n+Ask the platform team.\n" in run.output
     assert "-_commit: v1.0.0\n+_commit: v2.0.0\n" in run.output
     assert files(project) == before
     assert status(project) == ""

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from generator import generate, update
+from generator import UpdateError, diff, generate, update
 from generator.cli import app
 
 MIGRATION = """
@@ -60,6 +60,17 @@ def test_a_migration_needs_trust_and_nothing_changes_without_it(project: Path) -
     assert "unsafe feature: migrations (template v2.0.0)" in run.output
     assert "re-run with --trust" in run.output
     assert (project / ".env").is_file()
+    assert "_commit: v1.0.0" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
+
+
+def test_the_library_asks_for_trust_too(project: Path) -> None:
+    for action in (diff, update):
+        with pytest.raises(UpdateError, match="re-run with --trust"):
+            action(project, {}, to="v2.0.0")
+
+    patch, _ = diff(project, {}, to="v2.0.0", trust=True)
+
+    assert "rename from .env.example\nrename to .env.local.example\n" in patch
     assert "_commit: v1.0.0" in (project / ".copier-answers.yml").read_text(encoding="utf-8")
 
 

@@ -1,3 +1,9 @@
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
 import generator
 
 PUBLIC_NAMES = [
@@ -35,9 +41,30 @@ def test_public_names_are_pinned() -> None:
     assert generator.__all__ == PUBLIC_NAMES
 
 
-def test_every_public_name_resolves() -> None:
-    for name in generator.__all__:
-        assert getattr(generator, name) is not None
+def declared_imports() -> dict[str, str]:
+    """What ``generator/__init__.py`` imports for type checkers: each name and its module."""
+    tree = ast.parse(Path(generator.__file__).read_text(encoding="utf-8"))
+    (block,) = [node for node in tree.body if isinstance(node, ast.If)]
+    assert ast.unparse(block.test) == "TYPE_CHECKING"
+    return {
+        alias.name: node.module or ""
+        for node in ast.walk(block)
+        if isinstance(node, ast.ImportFrom)
+        for alias in node.names
+    }
+
+
+def test_every_public_name_is_the_object_type_checkers_see() -> None:
+    declared = declared_imports()
+
+    assert sorted(declared) == sorted(PUBLIC_NAMES)
+    for name, module in declared.items():
+        assert getattr(generator, name) is getattr(importlib.import_module(module), name), name
+
+
+def test_other_names_are_not_public() -> None:
+    with pytest.raises(AttributeError, match="no attribute 'render_version'"):
+        _ = generator.render_version
 
 
 def test_errors_form_one_flat_hierarchy() -> None:

@@ -3,15 +3,13 @@
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from helpers import serving
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -31,26 +29,6 @@ def bash(command: str, cwd: Path, env: dict[str, str] | None = None) -> None:
         check=False,
     )
     assert result.returncode == 0, f"`{command}` failed:\n{result.stdout}\n{result.stderr}"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_for_health(url: str, server: subprocess.Popen[bytes]) -> int:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "the server exited"
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                status: int = response.status
-                return status
-        except OSError:
-            time.sleep(0.3)
-    pytest.fail(f"{url} did not answer within 60 s")
 
 
 def test_the_two_commands_come_first_and_ci_runs_the_test_command() -> None:
@@ -81,17 +59,11 @@ def test_default_project_follows_its_own_readme(
     }
 
     bash(" && ".join(install), project, tools)
-    port = free_port()
-    server = subprocess.Popen(
-        ["bash", "-c", f"exec {serve} --port {port}"],
-        cwd=project,
-        env={**os.environ, **tools},
-        start_new_session=True,  # fastapi dev's reloader has a child: stop the whole group
-    )
-    try:
-        assert wait_for_health(f"http://127.0.0.1:{port}/health", server) == 200
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    command = ["bash", "-c", f'exec {serve} --port "$PORT"']
+    with (
+        serving(command, project, {**os.environ, **tools}, "PORT") as url,
+        urllib.request.urlopen(f"{url}/health", timeout=10) as response,
+    ):
+        assert response.status == 200
     bash(test, project, tools)
     assert (project / "uv.lock").is_file()  # what the README asks the owner to commit

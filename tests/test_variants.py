@@ -1,5 +1,6 @@
 """The variant matrix: its size, its ids, the pairwise tier's coverage and the CLI's formats."""
 
+import dataclasses
 import itertools
 import json
 import os
@@ -19,6 +20,7 @@ from generator._variants import (
     axes,
     by_ids,
     full,
+    github_matrix,
     pairwise,
     parse_shard,
     python_axis,
@@ -92,6 +94,28 @@ def test_docs_presets() -> None:
     assert custom.answers["redoc_url"] == "/api/redoc"
     assert {off.answers[name] for name in ("openapi_url", "docs_url", "redoc_url")} == {""}
     assert not {"openapi_url", "docs_url", "redoc_url"} & set(default.answers)
+
+
+def test_the_defaults_variant_is_the_templates_defaults(tmp_path: Path) -> None:
+    config = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))
+    config["auth"]["default"] = "api_key"
+    config["cors_origins"]["default"] = []
+    config["middleware"]["default"] = False
+    (tmp_path / "copier.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+
+    # smoke: all on, all off, then the defaults.
+    assert smoke(REPO)[2].id == "jwt-sqlite-cors-mw-bg-docs_default-static"
+    assert smoke(tmp_path)[2].id == "api_key-sqlite-nocors-nomw-bg-docs_default-static"
+
+
+def test_variants_are_values() -> None:
+    axis = axes(REPO)[0]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        axis.default = axis.on  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        axis.on.label = "other"  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        full(REPO)[0].id = "other"  # type: ignore[misc]
 
 
 def test_ids_are_stable_across_processes() -> None:
@@ -174,7 +198,9 @@ def test_unknown_tier_and_id_are_one_line_errors() -> None:
     with pytest.raises(UnknownVariantError, match="unknown tier 'huge'"):
         variants(REPO, "huge")
     with pytest.raises(UnknownVariantError, match="unknown variant id 'jwt-nothing'"):
-        by_ids(REPO, ["jwt-nothing"])
+        by_ids(REPO, ["jwt-nothing", "none-nothing"])
+    with pytest.raises(UnknownVariantError, match="--shards must be at least 1, got 0"):
+        github_matrix(full(REPO), "full", 0)
 
 
 def test_variants_json_format() -> None:

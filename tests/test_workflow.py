@@ -18,6 +18,7 @@ import yaml
 from typer.testing import CliRunner
 
 from generator._steps import _workflows
+from generator._variants import full
 from generator.cli import app
 
 REPO = Path(__file__).resolve().parent.parent
@@ -79,11 +80,17 @@ def test_matrix_job_prints_a_matrix_that_covers_the_full_tier() -> None:
     assert len(include) == int(workflow()["env"]["SHARDS"])
     check_job = workflow()["jobs"]["check"]
     assert check_job["strategy"]["matrix"] == "${{ fromJSON(needs.matrix.outputs.matrix) }}"
+    covered: list[str] = []
     for entry in include:
         listed = CliRunner().invoke(
-            app, ["variants", "--tier", entry["tier"], "--shard", entry["shard"]]
+            app,
+            ["variants", "--tier", entry["tier"], "--shard", entry["shard"], "--format", "json"],
         )
         assert listed.exit_code == 0, listed.output
+        ids = [variant["id"] for variant in json.loads(listed.stdout)]
+        assert entry["variants"] == len(ids)
+        covered += ids
+    assert covered == [variant.id for variant in full(REPO)]
 
 
 def test_check_job_runs_its_shard_against_postgres() -> None:
@@ -101,3 +108,29 @@ def test_check_job_runs_its_shard_against_postgres() -> None:
     assert context.params["tier"] == "full"
     assert context.params["shard"] == "2/4"
     assert context.params["junit"] == Path("junit.xml")
+
+
+def test_tests_job_runs_apiseeds_own_tests_against_postgres() -> None:
+    job = workflow()["jobs"]["tests"]
+
+    assert runs("tests") == [
+        "sudo apt-get update && sudo apt-get install -y chromium",
+        'python -m pip install -e ".[test]"',
+        "npm ci --prefix .ci --no-audit --no-fund",
+        'python -m pytest -m "not matrix"',
+    ]
+    assert job["env"]["APISEED_POSTGRES_URL"].startswith("postgresql://")
+    assert job["env"]["APISEED_REQUIRE_POSTGRES"] == "1"
+    assert job["services"]["postgres"] == workflow()["jobs"]["check"]["services"]["postgres"]
+
+
+def test_jobs_may_only_read_and_keep_no_credentials() -> None:
+    assert workflow()["permissions"] == {"contents": "read"}
+    for name, job in workflow()["jobs"].items():
+        assert "permissions" not in job, name
+        checkouts = [
+            step for step in job["steps"] if step.get("uses", "").startswith("actions/checkout@")
+        ]
+        assert checkouts, name
+        for step in checkouts:
+            assert step["with"]["persist-credentials"] is False, name
