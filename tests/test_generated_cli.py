@@ -56,6 +56,7 @@ def test_a_settings_error_names_what_is_wrong(project: Path) -> None:
         project,
         project,
         "import os; os.environ['MY_SERVICE_CORS_ORIGINS'] = '*'\n"
+        "os.environ['MY_SERVICE_CORS_ALLOW_CREDENTIALS'] = 'true'\n"
         f"from {PACKAGE}.__main__ import load_settings; load_settings()",
     )
 
