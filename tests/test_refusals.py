@@ -336,10 +336,18 @@ def test_features_shows_defaults_as_they_are_given(in_root: Path) -> None:
 
 
 # Signals need a real process: apiseed started as a user starts it, interrupted with SIGINT.
+# A shell starts background jobs with SIGINT ignored, and a test run may be one: the child
+# gets Python's own handler back, as in a terminal.
+AS_IN_A_TERMINAL = (
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "from generator.cli import app; app()"
+)
+
+
 def apiseed(cwd: Path, *args: str, template: Path | None = None) -> subprocess.Popen[str]:
     chosen = {"APISEED_TEMPLATE": str(template)} if template else {}
     return subprocess.Popen(
-        [sys.executable, "-c", "from generator.cli import app; app()", *args],
+        [sys.executable, "-c", AS_IN_A_TERMINAL, *args],
         cwd=cwd,
         env={**os.environ, "GIT_ALLOW_PROTOCOL": "file", **chosen},
         stdout=subprocess.PIPE,
