@@ -114,13 +114,11 @@ def new(
         raise fail(error) from None
     except KeyboardInterrupt:
         raise fail(f"interrupted; {dest} was left as it was", INTERRUPTED) from None
-    # The project is complete and in place: an interrupt now would only lose these lines.
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        say(f"Created {project}")
-        say(f"Next: cd {shlex.quote(str(dest))} and follow README.md")
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    # The project is complete and in place: an interrupt from now on, up to the process's
+    # exit, would only lose these lines (and end the process as killed), so it is ignored.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    say(f"Created {project}")
+    say(f"Next: cd {shlex.quote(str(dest))} and follow README.md")
 
 
 @app.command()
