@@ -3,8 +3,8 @@
 Every ``v*`` tag of this repository (a PEP 440 release of the template) becomes a commit holding
 only the template's files (``copier.yml``, ``questions.jinja``, ``template/``), tagged alike and
 chained in version order so that git stores each release as a small delta; the tags are written
-as a git bundle to ``generator/_template/releases.bundle``. apiseed fetches from it the versions
-it needs to update a project (``generator._source``). A build outside a git checkout, or in one
+as a git bundle to ``apiseed/_template/releases.bundle``. apiseed fetches from it the versions
+it needs to update a project (``apiseed.project.source``). A build outside a git checkout, or in one
 without release tags, ships no bundle: the bundled release alone is then available offline.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from packaging.version import InvalidVersion, Version
 
-BUNDLE = "generator/_template/releases.bundle"
+BUNDLE = "apiseed/_template/releases.bundle"
 TEMPLATE_PATHS = ("copier.yml", "questions.jinja", "template")
 
 

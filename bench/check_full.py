@@ -16,9 +16,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from generator._check import check
-from generator._pool import default_jobs
-from generator._variants import TIERS, by_ids, variants
+from apiseed.matrix.check import check
+from apiseed.matrix.pool import default_jobs
+from apiseed.matrix.variants import TIERS, by_ids, variants
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,7 @@
 """Mutation score of the modules whose mistakes lose users' work or hide failures (cosmic-ray).
 
     python -m pip install -e ".[bench]"
-    nice -n 10 python bench/mutation.py [--module _report ...] [--sample N] [--seed S]
+    nice -n 10 python bench/mutation.py [--module matrix/report ...] [--sample N] [--seed S]
 
 Each module is mutated by cosmic-ray in a scratch copy of this checkout (uncommitted changes
 included), one mutant at a time, and its own fast test selection runs against every mutant
@@ -40,15 +40,15 @@ REPO = Path(__file__).resolve().parent.parent
 PYTEST = "python -m pytest -x -q -p no:cacheprovider -m 'not matrix'"
 # Each module's tests that run in seconds, not the matrix.
 SELECTIONS = {
-    "_answers": "tests/test_refusals.py tests/test_answer_space.py tests/test_cli_new.py"
+    "project/answers": "tests/test_refusals.py tests/test_answer_space.py tests/test_cli_new.py"
     " -k '(data or bad_input or refus or answer) and not interrupt'",
     # Not the 48 updates of every toggle and the updated projects' own suites: minutes each.
-    "_update": "tests/test_migrations.py tests/test_update.py"
+    "project/update": "tests/test_migrations.py tests/test_update.py"
     " -k 'not toggle_equivalence and not passes_its_own_tests'",
-    "_diff": "tests/test_diff.py tests/test_migrations.py",
-    "_check": "tests/test_report.py tests/test_check.py -k 'mypy_cache or junit'",
-    "_report": "tests/test_report.py",
-    "_variants": "tests/test_variants.py tests/test_workflow.py",
+    "project/diff": "tests/test_diff.py tests/test_migrations.py",
+    "matrix/check": "tests/test_report.py tests/test_check.py -k 'mypy_cache or junit'",
+    "matrix/report": "tests/test_report.py",
+    "matrix/variants": "tests/test_variants.py tests/test_workflow.py",
 }
 TIMEOUT = 300  # seconds; a mutant that hangs its tests this long counts as killed
 # The one replacement kept per operator site (cosmic-ray's operator name suffixes).
@@ -124,10 +124,10 @@ def skip(db: WorkDB, items: list[WorkItem], why: str) -> None:
 
 
 def config(module: str, copy: Path) -> Path:
-    path = copy / f"mutation-{module}.toml"
+    path = copy / f"mutation-{module.replace('/', '-')}.toml"
     path.write_text(
         "[cosmic-ray]\n"
-        f'module-path = "generator/{module}.py"\n'
+        f'module-path = "generator/apiseed/{module}.py"\n'
         f"timeout = {TIMEOUT}.0\n"
         "excluded-modules = []\n"
         f'test-command = "{PYTEST} {SELECTIONS[module]}"\n'
@@ -145,7 +145,7 @@ def cosmic_ray(*args: str | Path, cwd: Path) -> None:
 def mutate(module: str, copy: Path, sample: int | None, seed: int) -> Iterator[str]:
     """Run cosmic-ray over one module in ``copy``; yield the lines of its report."""
     settings = config(module, copy)
-    session = copy / f"mutation-{module}.sqlite"
+    session = copy / f"mutation-{module.replace('/', '-')}.sqlite"
     baseline = subprocess.run(
         f"{PYTEST} {SELECTIONS[module]}", shell=True, cwd=copy, capture_output=True, text=True
     )
@@ -153,7 +153,7 @@ def mutate(module: str, copy: Path, sample: int | None, seed: int) -> Iterator[s
         yield f"{module}: the tests fail without any mutant:\n{baseline.stdout[-2000:]}"
         return
     cosmic_ray("init", settings, session, cwd=copy)
-    source = (copy / "generator" / f"{module}.py").read_text(encoding="utf-8")
+    source = (copy / "generator" / "apiseed" / f"{module}.py").read_text(encoding="utf-8")
     with use_db(str(session)) as db:
         items = sorted(db.work_items, key=lambda item: (item.mutations[0].start_pos, item.job_id))
         made = len(items)

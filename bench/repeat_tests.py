@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml
 
-import generator
+import apiseed
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,8 +53,8 @@ def main() -> int:
     answers = {
         name: yaml.safe_load(value) for name, value in (d.split("=", 1) for d in options.data)
     }
-    generator.render(
-        generator.working_copy(REPO, project.parent / "template"),
+    apiseed.render(
+        apiseed.working_copy(REPO, project.parent / "template"),
         project,
         data=answers,
         defaults=True,

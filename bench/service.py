@@ -106,7 +106,7 @@ def generate(name: str, answers: dict[str, str], root: Path) -> Path:
         [
             sys.executable,
             "-c",
-            "from generator.cli import app; app()",
+            "from apiseed.cli import app; app()",
             "new",
             str(destination),
             "--defaults",

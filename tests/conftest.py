@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from generator import bundled_template, working_copy
+from apiseed import bundled_template, working_copy
 
 REPO = Path(__file__).resolve().parents[1]
 POSTGRES_URL = "APISEED_POSTGRES_URL"

@@ -19,7 +19,7 @@ from typing import IO, Any
 import pytest
 import yaml
 
-import generator
+import apiseed
 
 # The generated project's README command: lint, format, types, tests.
 CHECKS = (
@@ -32,7 +32,7 @@ CHECKS = (
 
 def render_variant(template: Path, project: Path, answers: Mapping[str, Any]) -> Path:
     """Render ``template`` (the ``template`` fixture: the working tree) into ``project``."""
-    generator.render(template, project, data=answers, defaults=True)
+    apiseed.render(template, project, data=answers, defaults=True)
     return project
 
 

@@ -3,8 +3,8 @@
 Hypothesis draws answer sets from the whole question space: free text (unicode, control
 characters, edge lengths), every choice, every yes/no answer (and some that are neither),
 every python_version, docs URLs and paths that are valid, colliding or malformed. Each set is
-given to ``generator.generate``: either it is refused with an ``ApiseedError`` of one line, or
-the project it makes passes apiseed's own checks (``generator.check``: files, ruff, deps,
+given to ``apiseed.generate``: either it is refused with an ``ApiseedError`` of one line, or
+the project it makes passes apiseed's own checks (``apiseed.check``: files, ruff, deps,
 mypy, its own tests, wheel), run once over all the accepted sets.
 
 The budget is fixed and the examples derandomized, so every CI run checks the same sets;
@@ -20,8 +20,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator import ApiseedError, Variant, check, generate, questions
-from generator._pool import default_jobs
+from apiseed import ApiseedError, Variant, check, generate, questions
+from apiseed.matrix.pool import default_jobs
 
 EXAMPLES = int(os.environ.get("APISEED_HYPOTHESIS_EXAMPLES", "25"))
 POSTGRES = bool(os.environ.get("APISEED_POSTGRES_URL"))
@@ -127,7 +127,7 @@ def answer_sets(draw: st.DrawFn, template: Path) -> dict[str, Any]:
 
 
 def features(answers: dict[str, Any]) -> frozenset[str]:
-    """The features a project's recorded answers turn on (see generator._variants)."""
+    """The features a project's recorded answers turn on (see apiseed.matrix.variants)."""
     found = {name for name in ("middleware", "background_tasks", "static_files") if answers[name]}
     if answers["cors_origins"]:
         found.add("cors")

@@ -234,7 +234,7 @@ def test_each_project_gets_its_own_secret_kept_out_of_git_and_answers(
 def test_apiseed_new_writes_the_secrets_readable_by_the_owner_only(
     template: Path, tmp_path: Path
 ) -> None:
-    from generator._render import generate as apiseed_new
+    from apiseed.project.render import generate as apiseed_new
 
     project = apiseed_new(template, tmp_path / "p", {"database": "none"}, defaults=True)
 

@@ -10,14 +10,14 @@ import pytest
 from copier._main import Worker
 from typer.testing import CliRunner
 
-from generator import _steps
-from generator._check import Report, _save_mypy_seed, check, mypy_seed
-from generator._fresh import fresh
-from generator._pool import Pool, default_jobs
-from generator._template import working_copy
-from generator._variants import all_off, all_on, by_ids, full, pairwise, smoke
-from generator._worker import Run
-from generator.cli import app
+from apiseed.cli import app
+from apiseed.matrix import steps
+from apiseed.matrix.check import Report, _save_mypy_seed, check, mypy_seed
+from apiseed.matrix.fresh import fresh
+from apiseed.matrix.pool import Pool, default_jobs
+from apiseed.matrix.variants import all_off, all_on, by_ids, full, pairwise, smoke
+from apiseed.matrix.worker import Run
+from apiseed.template import working_copy
 
 REPO = Path(__file__).resolve().parent.parent
 MIDDLEWARE = "template/src/{{ package_name }}/{% if middleware %}middleware.py{% endif %}.jinja"
@@ -109,7 +109,7 @@ def test_a_server_error_is_found_by_fuzzing(tmp_path: Path) -> None:
 
 def test_the_checks_renders_are_copiers(tmp_path: Path) -> None:
     """The check's workers render with shortcuts through Copier's internals
-    (``generator._worker._speed_up_copier``); their trees are byte for byte Copier's own,
+    (``apiseed.matrix.worker._speed_up_copier``); their trees are byte for byte Copier's own,
     but for the secrets in ``.env``, which are random."""
     assert Worker._render_template.__module__ == "copier._main"  # plain Copier here
     variants = by_ids(REPO, [*FEW, "jwt-postgresql-cors-mw-bg-docs_custom-static"])
@@ -124,7 +124,7 @@ def test_the_checks_renders_are_copiers(tmp_path: Path) -> None:
 
     for variant in variants:
         ours = tmp_path / "copier" / variant.id
-        _steps.render(run.template, ours, variant)
+        steps.render(run.template, ours, variant)
         assert tree_contents(run.trees / variant.id) == tree_contents(ours), variant.id
 
 

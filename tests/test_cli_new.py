@@ -8,7 +8,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from generator.cli import app
+from apiseed.cli import app
 
 runner = CliRunner()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from generator import diff, generate, update
-from generator.cli import app
+from apiseed import diff, generate, update
+from apiseed.cli import app
 
 
 def files(root: Path) -> dict[str, bytes]:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from generator import UpdateError, diff, generate, update
-from generator.cli import app
+from apiseed import UpdateError, diff, generate, update
+from apiseed.cli import app
 
 MIGRATION = """
 _migrations:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator._mypy import MypyServer
-from generator._steps import StepFailedError, run_mypy
+from apiseed.matrix.mypy import MypyServer
+from apiseed.matrix.steps import StepFailedError, run_mypy
 
 CONFIG = '[tool.mypy]\nstrict = true\nfiles = ["src"]\nmypy_path = "src"\n'
 GOOD = "def answer() -> int:\n    return 42\n"
@@ -102,7 +102,7 @@ def test_namespace_packages_do_not_crash_a_server_started_from_a_cache(tmp_path:
     changed; every crash cost a new server."""
     from mypy import api
 
-    from generator._mypy import _Daemon
+    from apiseed.matrix.mypy import _Daemon
 
     clean = project(tmp_path / "clean", {"src/shop/checks/values.py": "a: int = 1\n"})
     broken = project(tmp_path / "broken", {"src/shop/checks/values.py": 'a: int = ""\n'})

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-import generator
+import apiseed
 
 PUBLIC_NAMES = [
     "REPOSITORY",
@@ -38,12 +38,12 @@ PUBLIC_NAMES = [
 
 
 def test_public_names_are_pinned() -> None:
-    assert generator.__all__ == PUBLIC_NAMES
+    assert apiseed.__all__ == PUBLIC_NAMES
 
 
 def declared_imports() -> dict[str, str]:
-    """What ``generator/__init__.py`` imports for type checkers: each name and its module."""
-    tree = ast.parse(Path(generator.__file__).read_text(encoding="utf-8"))
+    """What ``apiseed/__init__.py`` imports for type checkers: each name and its module."""
+    tree = ast.parse(Path(apiseed.__file__).read_text(encoding="utf-8"))
     (block,) = [node for node in tree.body if isinstance(node, ast.If)]
     assert ast.unparse(block.test) == "TYPE_CHECKING"
     return {
@@ -59,15 +59,15 @@ def test_every_public_name_is_the_object_type_checkers_see() -> None:
 
     assert sorted(declared) == sorted(PUBLIC_NAMES)
     for name, module in declared.items():
-        assert getattr(generator, name) is getattr(importlib.import_module(module), name), name
+        assert getattr(apiseed, name) is getattr(importlib.import_module(module), name), name
 
 
 def test_other_names_are_not_public() -> None:
     with pytest.raises(AttributeError, match="no attribute 'render_version'"):
-        _ = generator.render_version
+        _ = apiseed.render_version
 
 
 def test_errors_form_one_flat_hierarchy() -> None:
-    errors = [getattr(generator, name) for name in PUBLIC_NAMES if name.endswith("Error")]
+    errors = [getattr(apiseed, name) for name in PUBLIC_NAMES if name.endswith("Error")]
     for error in errors:
-        assert error is generator.ApiseedError or error.__bases__ == (generator.ApiseedError,)
+        assert error is apiseed.ApiseedError or error.__bases__ == (apiseed.ApiseedError,)

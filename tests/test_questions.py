@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from generator import InvalidAnswerError, render
+from apiseed import InvalidAnswerError, render
 
 GOOD: list[tuple[str, Any]] = [
     ("project_name", "Billing API"),

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from generator.cli import app
+from apiseed.cli import app
 
 runner = CliRunner()
 
@@ -340,7 +340,7 @@ def test_features_shows_defaults_as_they_are_given(in_root: Path) -> None:
 # gets Python's own handler back, as in a terminal.
 AS_IN_A_TERMINAL = (
     "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-    "from generator.cli import app; app()"
+    "from apiseed.cli import app; app()"
 )
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from generator import REPOSITORY, working_copy
+from apiseed import REPOSITORY, working_copy
 
 REPO = Path(__file__).resolve().parents[1]
 VERSION = importlib.metadata.version("apiseed")
@@ -182,7 +182,7 @@ def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) ->
 
 def test_the_installed_apiseed_is_the_wheel(installed: Installed, tmp_path: Path) -> None:
     where = run(
-        tmp_path, str(installed.bin / "python"), "-c", "import generator; print(generator.__file__)"
+        tmp_path, str(installed.bin / "python"), "-c", "import apiseed; print(apiseed.__file__)"
     )
     assert where.startswith(str(installed.bin.parent))
 

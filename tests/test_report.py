@@ -11,10 +11,10 @@ from xml.etree import ElementTree
 
 from rich.console import Console
 
-from generator._check import Outcome, Report
-from generator._report import Display, print_report, write_junit
-from generator._steps import STEPS, Failure, Timings
-from generator._variants import Variant
+from apiseed.matrix.check import Outcome, Report
+from apiseed.matrix.report import Display, print_report, write_junit
+from apiseed.matrix.steps import STEPS, Failure, Timings
+from apiseed.matrix.variants import Variant
 
 
 def timings(steps: tuple[str, ...], wall: float, cpu: float) -> Timings:

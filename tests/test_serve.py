@@ -29,7 +29,7 @@ from typing import Any
 import pytest
 from helpers import render_variant
 
-from generator._steps import tool
+from apiseed.matrix.steps import tool
 
 PACKAGE = "my_service"
 UNPRIVILEGED = 65534  # nobody

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from generator import REPOSITORY, generate, update
-from generator.cli import app
+from apiseed import REPOSITORY, generate, update
+from apiseed.cli import app
 
 BUNDLED_TAG = f"v{importlib.metadata.version('apiseed')}"
 

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from generator import generate, update
+from apiseed import generate, update
 
 PACKAGE = "stock_keeper"
 URL_VARIABLE = f"{PACKAGE.upper()}_DATABASE_URL"

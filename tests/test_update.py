@@ -20,7 +20,7 @@ import yaml
 from allpairspy import AllPairs
 from typer.testing import CliRunner
 
-from generator import (
+from apiseed import (
     DirtyProjectError,
     InvalidAnswerError,
     NotAProjectError,
@@ -28,7 +28,7 @@ from generator import (
     generate,
     update,
 )
-from generator.cli import app
+from apiseed.cli import app
 
 
 # The variant axes, as issue 5's matrix derives them from copier.yml (same names, labels and

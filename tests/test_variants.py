@@ -12,8 +12,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from generator._errors import UnknownVariantError
-from generator._variants import (
+from apiseed.cli import app
+from apiseed.errors import UnknownVariantError
+from apiseed.matrix.variants import (
     FEATURE_FILES,
     all_off,
     all_on,
@@ -28,8 +29,7 @@ from generator._variants import (
     smoke,
     variants,
 )
-from generator._variants import variant as make_variant
-from generator.cli import app
+from apiseed.matrix.variants import variant as make_variant
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -120,7 +120,7 @@ def test_variants_are_values() -> None:
 
 def test_ids_are_stable_across_processes() -> None:
     script = (
-        "from pathlib import Path; from generator._variants import full, pairwise; "
+        "from pathlib import Path; from apiseed.matrix.variants import full, pairwise; "
         f"t = Path({str(REPO)!r}); "
         "print(','.join(v.id for v in full(t)), ','.join(v.id for v in pairwise(t)))"
     )

@@ -17,9 +17,9 @@ import typer.main
 import yaml
 from typer.testing import CliRunner
 
-from generator._steps import _workflows
-from generator._variants import full
-from generator.cli import app
+from apiseed.cli import app
+from apiseed.matrix.steps import _workflows
+from apiseed.matrix.variants import full
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOW = REPO / ".github" / "workflows" / "variants.yml"

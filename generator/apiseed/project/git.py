@@ -3,7 +3,7 @@
 import subprocess
 from pathlib import Path
 
-from generator._errors import GitError
+from apiseed.errors import GitError
 
 
 def git(cwd: Path, *args: str, stdin: str | None = None) -> str:

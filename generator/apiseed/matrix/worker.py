@@ -1,7 +1,7 @@
 """A long-lived ``apiseed check`` worker process.
 
 It imports the heavy libraries once, then reads tasks (pickled ``(name, run, variant)``) from
-stdin and writes each result as a pickle to stdout. Started by ``generator._pool`` with
+stdin and writes each result as a pickle to stdout. Started by ``apiseed.matrix.pool`` with
 ``python -c`` so that nothing of the caller's ``__main__`` runs again here.
 """
 
@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from generator import _deps, _render, _steps, _template, _variants  # noqa: F401 - imported early
-from generator._mypy import MypyServer
-from generator._steps import Failure, Timings, timed
-from generator._variants import Variant
+# Imported early, once per worker, so that no variant pays for them.
+import apiseed.project.render
+import apiseed.template  # noqa: F401
+from apiseed.matrix import deps, steps
+from apiseed.matrix.mypy import MypyServer
+from apiseed.matrix.steps import Failure, Timings, timed
+from apiseed.matrix.variants import Variant
 
 _WARM_MODULES = (
     "_pytest.debugging",
@@ -95,10 +98,10 @@ Result = tuple[Timings, Failure | None]
 def render(run: Run, variant: Variant) -> Result:
     tree = run.trees / variant.id
     timings = Timings()
-    failure = timed(timings, "render", lambda: _steps.render(run.template, tree, variant))
+    failure = timed(timings, "render", lambda: steps.render(run.template, tree, variant))
     if failure is None:
         failure = timed(
-            timings, "files", lambda: _steps.check_files(tree, variant, _steps.package_of(tree))
+            timings, "files", lambda: steps.check_files(tree, variant, steps.package_of(tree))
         )
     return timings, failure
 
@@ -108,36 +111,36 @@ def verify(run: Run, variant: Variant) -> Result:
     work = run.root / "work" / variant.id
     work.mkdir(parents=True)
     server = _mypy_server(run)
-    package = _steps.package_of(tree)
+    package = steps.package_of(tree)
     rewrites = run.root / "rewrites"
 
     def tests(step: str, *args: str) -> Callable[[], None]:
         def action() -> None:
-            env = _steps.test_environment(variant, package, run.postgres_url)
+            env = steps.test_environment(variant, package, run.postgres_url)
             if step == "fuzz":
-                env = _steps.fuzz_environment(env, package)
+                env = steps.fuzz_environment(env, package)
             log = work / f"{step}.log"
             version = variant.answers.get("python_version")
             if version is None:
-                _steps.run_tests(
+                steps.run_tests(
                     tree, package, env, work / step, log, rewrites, step=step, args=args
                 )
             else:  # another Python: a virtual environment of that version, made for it
-                python = _steps.python_for(str(version))
-                _steps.run_tests_in_venv(tree, python, env, work / "venv", log, args)
+                python = steps.python_for(str(version))
+                steps.run_tests_in_venv(tree, python, env, work / "venv", log, args)
 
         return action
 
-    steps: list[tuple[str, Callable[[], None]]] = [
-        ("deps", lambda: _steps.check_dependencies(tree, package)),
-        ("mypy", lambda: _steps.run_mypy(tree, server, work / "mypy.log")),
-        ("tests", tests("tests", f"--ignore={_steps.FUZZ_TEST}")),
+    plan: list[tuple[str, Callable[[], None]]] = [
+        ("deps", lambda: steps.check_dependencies(tree, package)),
+        ("mypy", lambda: steps.run_mypy(tree, server, work / "mypy.log")),
+        ("tests", tests("tests", f"--ignore={steps.FUZZ_TEST}")),
     ]
     if run.fuzz:
-        steps.append(("fuzz", tests("fuzz", _steps.FUZZ_TEST)))
-    steps.append(("wheel", lambda: _steps.build_wheel(tree, work / "dist", package)))
+        plan.append(("fuzz", tests("fuzz", steps.FUZZ_TEST)))
+    plan.append(("wheel", lambda: steps.build_wheel(tree, work / "dist", package)))
     timings = Timings()
-    for step, action in steps:
+    for step, action in plan:
         failure = timed(timings, step, action)
         if step == "mypy":  # the mypy server is not this process's child: add its share
             timings.cpu[step] += server.server_cpu
@@ -182,7 +185,7 @@ def warm() -> None:
                 plugin.load()
             except Exception:  # a broken plugin is the test run's business, not the warm-up's
                 continue
-    _deps.distributions()  # importlib.metadata's module map, read once per worker
+    deps.distributions()  # importlib.metadata's module map, read once per worker
     _speed_up_copier()
     gc.collect()
     gc.freeze()  # children's garbage collections then skip everything imported here

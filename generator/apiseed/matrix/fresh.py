@@ -11,17 +11,17 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from generator._check import Outcome, Progress, Report, in_scratch
-from generator._steps import (
+from apiseed.matrix.check import Outcome, Progress, Report, in_scratch
+from apiseed.matrix.steps import (
     package_of,
     python_for,
     run_tests_in_venv,
     test_environment,
     timed,
 )
-from generator._variants import Variant
-from generator._worker import Run
-from generator._worker import render as render_variant
+from apiseed.matrix.variants import Variant
+from apiseed.matrix.worker import Run
+from apiseed.matrix.worker import render as render_variant
 
 
 def fresh(

@@ -1,4 +1,4 @@
-"""A pool of ``generator._worker`` processes, fed tasks over pipes.
+"""A pool of ``apiseed.matrix.worker`` processes, fed tasks over pipes.
 
 Plain subprocesses rather than ``multiprocessing``: the caller's ``__main__`` (a script, pytest,
 the ``apiseed`` entry point) is never imported again, and the caller may have threads.
@@ -15,10 +15,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import generator
+import apiseed
 
 _BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); import generator._worker as worker; "
+    "import sys; sys.path.insert(0, sys.argv[1]); import apiseed.matrix.worker as worker; "
     "sys.path.remove(sys.argv[1]); worker.main()"
 )
 
@@ -29,7 +29,7 @@ class WorkerError(RuntimeError):
 
 class Pool:
     def __init__(self, jobs: int, cwd: Path) -> None:
-        source = str(Path(generator.__file__).resolve().parent.parent)
+        source = str(Path(apiseed.__file__).resolve().parent.parent)
         self._workers = [
             subprocess.Popen(
                 [sys.executable, "-c", _BOOT, source],

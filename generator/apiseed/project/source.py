@@ -24,14 +24,14 @@ from typing import Any
 import yaml
 from packaging.version import InvalidVersion, Version
 
-from generator._errors import (
+from apiseed.errors import (
     GitError,
     TemplateNotFoundError,
     TemplateUnreachableError,
     UpdateError,
 )
-from generator._git import git
-from generator._template import (
+from apiseed.project.git import git
+from apiseed.template import (
     Question,
     bundled_template,
     parse_questions,

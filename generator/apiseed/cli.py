@@ -9,8 +9,8 @@ import typer
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from generator._update import UpdateResult
-    from generator._variants import Variant
+    from apiseed.matrix.variants import Variant
+    from apiseed.project.update import UpdateResult
 
 app = typer.Typer(
     name="apiseed",
@@ -51,7 +51,7 @@ def fail(error: Exception | str, code: int = 1) -> typer.Exit:
     """Report ``error`` in one line on stderr (its text as it is, never read as markup)."""
     from rich.text import Text
 
-    from generator._console import error_console
+    from apiseed.console import error_console
 
     message = " ".join(str(error).split())
     error_console().print(Text.assemble(("error:", "bold red"), " ", message))
@@ -60,7 +60,7 @@ def fail(error: Exception | str, code: int = 1) -> typer.Exit:
 
 def say(text: str) -> None:
     """Print a line holding user text (paths, answers) on stdout, never read as markup."""
-    from generator._console import console
+    from apiseed.console import console
 
     console().print(text, markup=False)
 
@@ -87,11 +87,11 @@ def new(
     import shlex
     import signal
 
-    from generator._answers import parse_data
-    from generator._console import console, interactive
-    from generator._errors import ApiseedError
-    from generator._render import generate
-    from generator._settings import load_settings
+    from apiseed.console import console, interactive
+    from apiseed.errors import ApiseedError
+    from apiseed.project.answers import parse_data
+    from apiseed.project.render import generate
+    from apiseed.settings import load_settings
 
     try:
         settings = load_settings()
@@ -127,11 +127,11 @@ def features() -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from generator._console import console
-    from generator._errors import ApiseedError
-    from generator._settings import load_settings
-    from generator._source import resolve
-    from generator._template import shown_defaults
+    from apiseed.console import console
+    from apiseed.errors import ApiseedError
+    from apiseed.project.source import resolve
+    from apiseed.settings import load_settings
+    from apiseed.template import shown_defaults
 
     try:
         found = resolve(load_settings().template, None).questions()
@@ -154,11 +154,11 @@ def update(
     trust: TrustOption = False,
 ) -> None:
     """Update PROJECT to a newer template version, changing answers with --data on the way."""
-    from generator._answers import parse_data
-    from generator._console import console, interactive
-    from generator._errors import ApiseedError
-    from generator._settings import load_settings
-    from generator._update import update as run_update
+    from apiseed.console import console, interactive
+    from apiseed.errors import ApiseedError
+    from apiseed.project.answers import parse_data
+    from apiseed.project.update import update as run_update
+    from apiseed.settings import load_settings
 
     try:
         answers = parse_data(data or [], data_file)
@@ -185,11 +185,11 @@ def diff(
     trust: TrustOption = False,
 ) -> None:
     """Show what `apiseed update` would change in PROJECT's last commit, changing nothing."""
-    from generator._answers import parse_data
-    from generator._console import console
-    from generator._diff import diff as run_diff
-    from generator._errors import ApiseedError
-    from generator._settings import load_settings
+    from apiseed.console import console
+    from apiseed.errors import ApiseedError
+    from apiseed.project.answers import parse_data
+    from apiseed.project.diff import diff as run_diff
+    from apiseed.settings import load_settings
 
     try:
         answers = parse_data(data or [], data_file)
@@ -211,7 +211,7 @@ def diff(
 
 def report(result: "UpdateResult") -> None:
     """List, on stderr, the files an update leaves for the user to resolve or look at."""
-    from generator._console import error_console
+    from apiseed.console import error_console
 
     for name in result.conflicts:
         error_console().print(f"conflict: {name} (resolve the <<<<<<< markers)", markup=False)
@@ -249,9 +249,9 @@ def variants(
     """List the template's variants: every combination of its feature answers."""
     import json
 
-    from generator._console import console
-    from generator._errors import ApiseedError
-    from generator._variants import axes, github_matrix, python_axis
+    from apiseed.console import console
+    from apiseed.errors import ApiseedError
+    from apiseed.matrix.variants import axes, github_matrix, python_axis
 
     try:
         template = _template()
@@ -308,10 +308,10 @@ def check(
     ] = False,
 ) -> None:
     """Render variants and check each: residue, files, ruff, deps, mypy, tests, wheel."""
-    from generator._console import console, error_console
-    from generator._errors import ApiseedError
-    from generator._pool import default_jobs
-    from generator._report import Display, print_report, write_junit
+    from apiseed.console import console, error_console
+    from apiseed.errors import ApiseedError
+    from apiseed.matrix.pool import default_jobs
+    from apiseed.matrix.report import Display, print_report, write_junit
 
     try:
         template = _template()
@@ -322,13 +322,13 @@ def check(
             raise ApiseedError("--fuzz goes with the shared-environment check, not --fresh")
         with Display(console(), len(selected)) as display:
             if fresh:
-                from generator._fresh import fresh as run
+                from apiseed.matrix.fresh import fresh as run
 
                 report = run(
                     template, selected, jobs=jobs or default_jobs(), keep=keep, progress=display
                 )
             else:
-                from generator._check import check
+                from apiseed.matrix.check import check
 
                 report = check(
                     template,
@@ -349,17 +349,17 @@ def check(
 
 
 def _select(template: Path, tier: str, ids: str | None, shard: str | None) -> "Sequence[Variant]":
-    from generator._variants import by_ids, parse_shard
-    from generator._variants import shard as select_shard
-    from generator._variants import variants as select_tier
+    from apiseed.matrix.variants import by_ids, parse_shard
+    from apiseed.matrix.variants import shard as select_shard
+    from apiseed.matrix.variants import variants as select_tier
 
     selected = by_ids(template, ids.split(",")) if ids else select_tier(template, tier)
     return selected if shard is None else select_shard(selected, *parse_shard(shard))
 
 
 def _template() -> Path:
-    from generator._settings import load_settings
-    from generator._template import bundled_template
+    from apiseed.settings import load_settings
+    from apiseed.template import bundled_template
 
     settings = load_settings()
     return Path(settings.template) if settings.template else bundled_template()

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator._errors import ApiseedError, UnknownVariantError
-from generator._template import Question, questions
+from apiseed.errors import ApiseedError, UnknownVariantError
+from apiseed.template import Question, questions
 
 TIERS = ("full", "pairwise", "smoke")
 

@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator._answers import checked
-from generator._errors import (
+from apiseed.errors import (
     DirtyProjectError,
     GitError,
     NotAProjectError,
     UpdateError,
 )
-from generator._git import git, paths
-from generator._render import as_invalid_answer, render_version
-from generator._source import (
+from apiseed.project.answers import checked
+from apiseed.project.git import git, paths
+from apiseed.project.render import as_invalid_answer, render_version
+from apiseed.project.source import (
     ANSWERS_FILE,
     newest_release,
     read_answers,

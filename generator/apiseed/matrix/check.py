@@ -6,7 +6,7 @@
 3. deps, mypy, tests, wheel (workers, per variant).
 
 A variant stops at its first failing step. Workers are long-lived processes that import the
-heavy libraries once, each with a mypy server beside it (``generator._worker``, ``_mypy``).
+heavy libraries once, each with a mypy server beside it (``apiseed.matrix.worker``, ``_mypy``).
 """
 
 import os
@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator._pool import Pool
-from generator._steps import (
+from apiseed.matrix.pool import Pool
+from apiseed.matrix.steps import (
     POSTGRES_URL_VARIABLE,
     Failure,
     StepFailedError,
@@ -28,8 +28,8 @@ from generator._steps import (
     lint,
     ruff,
 )
-from generator._variants import Variant
-from generator._worker import Run
+from apiseed.matrix.variants import Variant
+from apiseed.matrix.worker import Run
 
 
 @dataclass
@@ -107,7 +107,7 @@ def in_scratch(
     fuzz: bool = False,
 ) -> Report:
     """Run ``steps`` over the variants in a scratch folder, timed, keeping failed trees."""
-    from generator._template import working_copy
+    from apiseed.template import working_copy
 
     started, cpu = time.perf_counter(), cpu_seconds()
     root = scratch(prefix)

@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
-from generator._errors import DataFileError, InvalidAnswerError, UnknownQuestionError
-from generator._template import Question
+from apiseed.errors import DataFileError, InvalidAnswerError, UnknownQuestionError
+from apiseed.template import Question
 
 # Copier turns any other value of a yes/no question into "true" (``maybe``, ``2``): refused here.
 _TRUE = frozenset({"true", "yes", "y", "on", "1"})

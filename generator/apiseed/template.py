@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from generator._errors import TemplateNotFoundError
+from apiseed.errors import TemplateNotFoundError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATE_FILES = ("copier.yml", "questions.jinja")
@@ -18,7 +18,7 @@ TEMPLATE_FILES = ("copier.yml", "questions.jinja")
 
 def bundled_template() -> Path:
     """The template shipped in the wheel, or the checkout's own when running from source."""
-    for candidate in (_PACKAGE_DIR / "_template", _PACKAGE_DIR.parent):
+    for candidate in (_PACKAGE_DIR / "_template", _PACKAGE_DIR.parents[1]):
         if (candidate / "copier.yml").is_file():
             return candidate
     raise TemplateNotFoundError(f"no copier.yml in {_PACKAGE_DIR / '_template'} or the checkout")

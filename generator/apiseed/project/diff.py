@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from generator._git import git
-from generator._update import UpdateResult, open_project, update
+from apiseed.project.git import git
+from apiseed.project.update import UpdateResult, open_project, update
 
 
 def diff(

@@ -10,10 +10,10 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from generator._answers import checked
-from generator._errors import ApiseedError, DestinationNotEmptyError, InvalidAnswerError
-from generator._source import TemplateVersion, resolve, serving, stamp_answers
-from generator._template import working_copy
+from apiseed.errors import ApiseedError, DestinationNotEmptyError, InvalidAnswerError
+from apiseed.project.answers import checked
+from apiseed.project.source import TemplateVersion, resolve, serving, stamp_answers
+from apiseed.template import working_copy
 
 _COPIER_ERROR = re.compile(
     r"^(?:Validation error for question '(?P<q1>[^']+)': |Invalid choice for '(?P<q2>[^']+)': )"

@@ -1,0 +1,1 @@
+"""What users run on one project: new, update, diff."""
