@@ -31,13 +31,16 @@ AUTH_FILES = {
         ".env",
         f"{PKG}/auth/__init__.py",
         f"{PKG}/auth/api_key.py",
+        f"{PKG}/auth/throttle.py",
         "tests/auth/test_api_key.py",
         "tests/auth/test_settings.py",
+        "tests/auth/test_throttle.py",
     },
     "jwt": {
         ".env",
         f"{PKG}/auth/__init__.py",
         f"{PKG}/auth/passwords.py",
+        f"{PKG}/auth/throttle.py",
         f"{PKG}/auth/tokens.py",
         f"{PKG}/users/__init__.py",
         f"{PKG}/users/commands.py",
@@ -47,6 +50,7 @@ AUTH_FILES = {
         f"{PKG}/users/service.py",
         "tests/auth/test_passwords.py",
         "tests/auth/test_settings.py",
+        "tests/auth/test_throttle.py",
         "tests/auth/test_tokens.py",
         "tests/items/test_ownership.py",
         "tests/users/test_commands.py",
@@ -185,6 +189,8 @@ def test_dependencies_have_safe_floors(rendered: Callable[..., Path]) -> None:
     assert {"pwdlib[argon2]>=0.3.1", "pyjwt>=2.15", "python-multipart>=0.0.31"} <= set(jwt)
     assert "starlette>=1.3.1" in jwt
     assert "starlette>=1.3.1" in api_key
+    assert "limits>=5.0" in jwt
+    assert "limits>=5.0" in api_key
     assert not [name for name in api_key if re.match("pwdlib|pyjwt|python-multipart", name)]
 
 

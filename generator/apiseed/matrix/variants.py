@@ -33,7 +33,13 @@ FEATURE_FILES: Mapping[str, tuple[str, ...]] = {
     "middleware": ("src/{package}/middleware.py", "tests/test_middleware.py"),
     "background_tasks": ("src/{package}/notifications", "tests/notifications"),
     "static_files": ("{static_dir}/index.html", "tests/test_static.py"),
-    "auth": ("src/{package}/auth/__init__.py", "tests/auth/test_settings.py", ".env"),
+    "auth": (
+        "src/{package}/auth/__init__.py",
+        "src/{package}/auth/throttle.py",
+        "tests/auth/test_settings.py",
+        "tests/auth/test_throttle.py",
+        ".env",
+    ),
     "auth:api_key": ("src/{package}/auth/api_key.py", "tests/auth/test_api_key.py"),
     "auth:jwt": (
         "src/{package}/auth/passwords.py",
