@@ -1,7 +1,7 @@
 """A generated PostgreSQL service under load while its database is stopped, restarted, frozen
 and thawed: how every request ends, how long the slowest took, and the connections left.
 
-    python bench/outage.py [--requests 2000] [--concurrency 100] [--rate 200]
+    python bench/outage.py [--requests 2000] [--concurrency 100] [--rate 200] [--freeze 15]
 
 Starts a throwaway PostgreSQL cluster of its own (initdb/pg_ctl, as the user apiseed-pg when
 run as root) on a free loopback port, generates `apiseed new --defaults` with database=postgresql
@@ -28,8 +28,9 @@ from pathlib import Path
 import httpx2
 
 REPO = Path(__file__).resolve().parent.parent
-# Seconds after the load starts: (what happens, the phase it starts).
-TIMELINE = ((2.0, "stop"), (4.0, "start"), (6.0, "freeze"), (8.0, "thaw"))
+# Seconds after the load starts: (what happens, the phase it starts); the thaw comes --freeze
+# seconds after the freeze.
+TIMELINE = ((2.0, "stop"), (4.0, "start"), (6.0, "freeze"))
 CLIENT_TIMEOUT = 30.0
 
 
@@ -107,7 +108,9 @@ class Cluster:
         return int(row[0]) if row else 0
 
 
-async def load(base: str, requests: int, concurrency: int, rate: float, cluster: Cluster) -> None:
+async def load(
+    base: str, requests: int, concurrency: int, rate: float, freeze: float, cluster: Cluster
+) -> None:
     outcomes: collections.Counter[tuple[str, str]] = collections.Counter()
     slowest = 0.0
     phase = "up"
@@ -132,7 +135,7 @@ async def load(base: str, requests: int, concurrency: int, rate: float, cluster:
 
     async def timeline(start: float) -> None:
         nonlocal phase
-        for at, event in TIMELINE:
+        for at, event in (*TIMELINE, (TIMELINE[-1][0] + freeze, "thaw")):
             await asyncio.sleep(max(0.0, start + at - time.perf_counter()))
             phase = event
             if event == "stop":
@@ -167,6 +170,8 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--rate", type=float, default=200.0, help="requests started a second")
+    freeze_help = "seconds the database stays frozen (the service's request time-out is 10)"
+    parser.add_argument("--freeze", type=float, default=15.0, help=freeze_help)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="apiseed-outage-") as scratch:
         root = Path(scratch)
@@ -206,7 +211,8 @@ def main() -> int:
                         break
                 except httpx2.HTTPError:
                     time.sleep(0.1)
-            asyncio.run(load(base, args.requests, args.concurrency, args.rate, cluster))
+            load_args = (base, args.requests, args.concurrency, args.rate, args.freeze, cluster)
+            asyncio.run(load(*load_args))
             print(f"server connections after the load: {cluster.connections()}")
         finally:
             if server is not None:

@@ -42,6 +42,7 @@ DATABASE_FILES = [
     "migrations/script.py.mako",
     "migrations/versions/0001_initial.py",
     f"src/{PACKAGE}/database.py",
+    f"src/{PACKAGE}/deadline.py",
     f"src/{PACKAGE}/models.py",
     f"src/{PACKAGE}/items/models.py",
     "tests/test_database.py",

@@ -52,6 +52,7 @@ FEATURE_FILES: Mapping[str, tuple[str, ...]] = {
     "database:postgresql": ("compose.yaml",),
     "database": (
         "src/{package}/database.py",
+        "src/{package}/deadline.py",
         "src/{package}/models.py",
         "src/{package}/items/models.py",
         "alembic.ini",
