@@ -32,9 +32,13 @@ AUTH_FILES = {
         f"{PKG}/auth/__init__.py",
         f"{PKG}/auth/api_key.py",
         f"{PKG}/auth/throttle.py",
+        f"{PKG}/config/api_keys.py",
+        f"{PKG}/config/secret_rules.py",
+        f"{PKG}/config/throttle.py",
         "tests/auth/test_api_key.py",
         "tests/auth/test_settings.py",
         "tests/auth/test_throttle.py",
+        "tests/fixtures/api_keys.py",
     },
     "jwt": {
         ".env",
@@ -42,6 +46,9 @@ AUTH_FILES = {
         f"{PKG}/auth/passwords.py",
         f"{PKG}/auth/throttle.py",
         f"{PKG}/auth/tokens.py",
+        f"{PKG}/config/secret_rules.py",
+        f"{PKG}/config/throttle.py",
+        f"{PKG}/config/tokens.py",
         f"{PKG}/users/__init__.py",
         f"{PKG}/users/commands.py",
         f"{PKG}/users/dependencies.py",
@@ -52,16 +59,21 @@ AUTH_FILES = {
         "tests/auth/test_settings.py",
         "tests/auth/test_throttle.py",
         "tests/auth/test_tokens.py",
+        "tests/fixtures/passwords.py",
+        "tests/fixtures/tokens.py",
+        "tests/fixtures/users.py",
         "tests/items/test_ownership.py",
         "tests/users/test_commands.py",
         "tests/users/test_router.py",
     },
 }
-# Each with a database: the model and the revision behind the users.
+# Each with a database: the model and the revision behind the users; without one, the
+# settings that hold them.
 DATABASE_AUTH_FILES = {
     "api_key": set(),
     "jwt": {f"{PKG}/users/models.py", "migrations/versions/0002_users.py"},
 }
+NO_DATABASE_AUTH_FILES = {"api_key": set(), "jwt": {f"{PKG}/config/users.py"}}
 # Each auth choice with each database; every feature on, or off with the docs moved or off.
 VARIANTS: dict[str, dict[str, Any]] = {
     "none": {"auth": "none", "database": "none"},
@@ -156,7 +168,8 @@ def test_auth_adds_exactly_its_files(
 ) -> None:
     without = files(rendered(auth="none", **{**MINIMAL, "database": database}))
     with_auth = files(rendered(auth=auth, **{**MINIMAL, "database": database}))
-    expected = AUTH_FILES[auth] | (DATABASE_AUTH_FILES[auth] if database != "none" else set())
+    by_database = DATABASE_AUTH_FILES if database != "none" else NO_DATABASE_AUTH_FILES
+    expected = AUTH_FILES[auth] | by_database[auth]
 
     assert with_auth - without == expected
     assert without - with_auth == set()
