@@ -1,6 +1,7 @@
 """The variant matrix: its size, its ids, the pairwise tier's coverage and the CLI's formats."""
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import os
@@ -52,6 +53,23 @@ def test_full_tier_is_every_combination_of_the_axes() -> None:
     assert [v.id for v in full(REPO)[432:]] == [all_on(REPO).id + suffix for suffix in others]
     assert [v.answers["python_version"] for v in full(REPO)[432:]] == ["3.10", "3.12", "3.13"]
     assert not any("python_version" in v.answers for v in full(REPO)[:432])
+
+
+# Each tier's size and a digest of its variants (ids, answers, features, in order): the matrix
+# the template declares gives exactly these.
+PINNED = {
+    "full": (435, "54b062306e82132eb26fd177ea879337c24474b5903f098954149bd618fb731b"),
+    "pairwise": (15, "628efe889bfdcb0e26d15d2a4ef74b972b6235a9430e27a101c955d99c303f6c"),
+    "smoke": (7, "b4a9271b178db58f52e3fe8179bcb3dabbdd6e5d3a2be7268e3c523267e509a9"),
+}
+
+
+@pytest.mark.parametrize("tier", sorted(PINNED))
+def test_tiers_are_pinned(tier: str) -> None:
+    listed = [variant.as_json() for variant in variants(REPO, tier)]
+    digest = hashlib.sha256(json.dumps(listed, sort_keys=True).encode()).hexdigest()
+
+    assert (len(listed), digest) == PINNED[tier]
 
 
 def test_choice_axes_come_from_copier_yml(tmp_path: Path) -> None:
