@@ -5,6 +5,7 @@ import hashlib
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,8 +16,8 @@ from typer.testing import CliRunner
 
 from apiseed.cli import app
 from apiseed.errors import UnknownVariantError
+from apiseed.matrix.declaration import matrix
 from apiseed.matrix.variants import (
-    FEATURE_FILES,
     all_off,
     all_on,
     axes,
@@ -76,6 +77,7 @@ def test_choice_axes_come_from_copier_yml(tmp_path: Path) -> None:
     config = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))
     config["auth"]["choices"]["Mutual TLS"] = "mtls"
     (tmp_path / "copier.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    shutil.copy(REPO / "matrix.yml", tmp_path)
 
     variants = full(tmp_path)
 
@@ -120,6 +122,7 @@ def test_the_defaults_variant_is_the_templates_defaults(tmp_path: Path) -> None:
     config["cors_origins"]["default"] = []
     config["middleware"]["default"] = False
     (tmp_path / "copier.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    shutil.copy(REPO / "matrix.yml", tmp_path)
 
     # smoke: all on, all off, then the defaults.
     assert smoke(REPO)[2].id == "jwt-sqlite-cors-mw-bg-docs_default-static"
@@ -196,7 +199,7 @@ def test_any_combination_at_any_python_version_can_be_asked_for() -> None:
 def test_features_name_the_files_that_depend_on_them() -> None:
     features = set().union(*(variant.features for variant in full(REPO)))
 
-    assert set(FEATURE_FILES) <= features
+    assert set(matrix(REPO).feature_files) <= features
     assert all_off(REPO).features == frozenset()
 
 
