@@ -7,7 +7,7 @@ test runs. The choices and defaults themselves are read from ``copier.yml``, so 
 joins the matrix by itself. A mistake in the file is a one-line ``ApiseedError``.
 """
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -50,11 +50,11 @@ class Usage:
 
 @dataclass(frozen=True)
 class Environment:
-    """Variables for the test runs of the variants with ``feature`` (all, when it is empty)."""
+    """Variables for the test runs of the variants with ``feature``."""
 
     variables: Mapping[str, str]
-    feature: str = ""
-    postgres: bool = False  # needs the PostgreSQL server of APISEED_POSTGRES_URL
+    feature: str
+    postgres: bool  # needs the PostgreSQL server of APISEED_POSTGRES_URL
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,6 @@ def _parse(spec: dict[str, Any], asked: tuple[Question, ...]) -> Matrix:
     }
     tests = spec.get("tests") or {}
     environments = []
-    if "environment" in tests:
-        environments.append(Environment(dict(tests["environment"])))
     if "postgres" in tests:
         postgres = tests["postgres"]
         environments.append(Environment(dict(postgres["environment"]), postgres["feature"], True))
@@ -145,10 +143,10 @@ def _parse(spec: dict[str, Any], asked: tuple[Question, ...]) -> Matrix:
     )
 
 
-def _axis(entry: dict[str, Any], question: Any) -> Axis:
+def _axis(entry: dict[str, Any], question: Callable[[str], Question]) -> Axis:
     if "presets" in entry:
         return _preset_axis(entry, question)
-    asked: Question = question(entry["question"])
+    asked = question(entry["question"])
     if "label" in entry:
         return _toggle_axis(asked, str(entry["label"]))
     if not asked.choices:
@@ -191,7 +189,7 @@ def _toggle_axis(question: Question, label: str) -> Axis:
     return Axis(question.name, (on, off), on if question.default else off, on, off)
 
 
-def _preset_axis(entry: dict[str, Any], question: Any) -> Axis:
+def _preset_axis(entry: dict[str, Any], question: Callable[[str], Question]) -> Axis:
     name = str(entry["name"])
     choices = tuple(
         Choice(

@@ -311,7 +311,7 @@ def test_environment(
     matrix.yml): variants that need PostgreSQL get the server's URL."""
     env: dict[str, str] = {}
     for environment in declared.test_environments:
-        if environment.feature and environment.feature not in variant.features:
+        if environment.feature not in variant.features:
             continue
         if environment.postgres and not postgres_url:
             needs = "PostgreSQL variants test against a server"
