@@ -228,7 +228,7 @@ def test_each_project_gets_its_own_secret_kept_out_of_git_and_answers(
     assert value not in (first / ".copier-answers.yml").read_text()
     assert ".copier-answers.yml" in tracked
     assert [name for name in tracked if value in (first / name).read_text()] == []
-    assert f"{setting}=change-me" in (first / ".env.example").read_text()
+    assert f"\n{setting}=\n" in (first / ".env.example").read_text()
 
 
 def test_apiseed_new_writes_the_secrets_readable_by_the_owner_only(
