@@ -68,7 +68,7 @@ AUTH_FILES = {
     },
 }
 # Each with a database: the model and the revision behind the users; without one, the
-# settings that hold them.
+# users live in the settings.
 DATABASE_AUTH_FILES = {
     "api_key": set(),
     "jwt": {f"{PKG}/users/models.py", "migrations/versions/0002_users.py"},
@@ -168,8 +168,8 @@ def test_auth_adds_exactly_its_files(
 ) -> None:
     without = files(rendered(auth="none", **{**MINIMAL, "database": database}))
     with_auth = files(rendered(auth=auth, **{**MINIMAL, "database": database}))
-    by_database = DATABASE_AUTH_FILES if database != "none" else NO_DATABASE_AUTH_FILES
-    expected = AUTH_FILES[auth] | by_database[auth]
+    with_database = DATABASE_AUTH_FILES if database != "none" else NO_DATABASE_AUTH_FILES
+    expected = AUTH_FILES[auth] | with_database[auth]
 
     assert with_auth - without == expected
     assert without - with_auth == set()
@@ -247,7 +247,7 @@ def test_each_project_gets_its_own_secret_kept_out_of_git_and_answers(
     assert value not in (first / ".copier-answers.yml").read_text()
     assert ".copier-answers.yml" in tracked
     assert [name for name in tracked if value in (first / name).read_text()] == []
-    assert f"{setting}=change-me" in (first / ".env.example").read_text()
+    assert f"\n{setting}=\n" in (first / ".env.example").read_text()
 
 
 def test_apiseed_new_writes_the_secrets_readable_by_the_owner_only(
