@@ -414,7 +414,7 @@ def ruff(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
 
 def lint(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
     """The files no Python tool reads, each kind linted in one run over all trees:
-    ``Dockerfile`` (hadolint), the GitHub workflow (actionlint and zizmor's offline audits),
+    ``Dockerfile`` (hadolint), the GitHub workflows (actionlint and zizmor's offline audits),
     ``.pre-commit-config.yaml`` (pre-commit) and ``compose.yaml`` (the Compose
     specification's JSON schema). Every finding fails the variant.
 
@@ -539,6 +539,7 @@ def _compose(trees: Path, paths: list[str]) -> Findings:
 _LINTERS: Mapping[str, Callable[[Path, list[str]], Findings]] = {
     "Dockerfile": _hadolint,
     ".github/workflows/ci.yml": _workflows,
+    ".github/workflows/template-update.yml": _workflows,
     ".pre-commit-config.yaml": _pre_commit,
     "compose.yaml": _compose,
 }

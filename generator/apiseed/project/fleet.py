@@ -59,7 +59,7 @@ def read_paths(arguments: Iterable[str], from_file: Path | None = None) -> list[
             entry = line.split("#", 1)[0].strip()
             if entry:
                 found.append(listing.parent / Path(entry).expanduser())
-    return list(dict.fromkeys(path.absolute() for path in found))
+    return list(dict.fromkeys(Path(os.path.normpath(path.absolute())) for path in found))
 
 
 @dataclass(frozen=True)
