@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers import edit
 from typer.testing import CliRunner
 
 from apiseed import generate
@@ -52,12 +53,6 @@ def git(cwd: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
     ).stdout
-
-
-def edit(file: Path, old: str, new: str) -> None:
-    text = file.read_text(encoding="utf-8")
-    assert old in text, f"{file} no longer contains {old!r}: update the test's edit"
-    file.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
