@@ -162,7 +162,10 @@ def write(row: str) -> None:
     start = text.index(SECTION)
     end = text.find("\n## ", start + len(SECTION))
     end = len(text) if end == -1 else end
-    section = text[start:end].rstrip("\n") + "\n" + row + "\n"
+    lines = text[start:end].rstrip("\n").split("\n")
+    last_row = max(number for number, line in enumerate(lines) if line.startswith("|"))
+    lines.insert(last_row + 1, row)
+    section = "\n".join(lines) + "\n"
     BENCHMARKS.write_text(text[:start] + section + text[end:], encoding="utf-8")
 
 

@@ -8,6 +8,7 @@ earlier template release (``v0.0.9``), so the wheel ships that release history t
 """
 
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -215,6 +216,21 @@ def test_generate_toggle_and_update_across_releases_offline(
     assert answers(old)["_commit"] == OLD
     assert OLD_LINE in (old / "README.md").read_text(encoding="utf-8")
     commit(old, env)
+
+    # The fleet view of both, offline: the old one is behind the bundled release; an update
+    # on a branch leaves its checkout as it was.
+    status = installed.apiseed(tmp_path, "status", str(old), str(project), "--json")
+    assert status.returncode == 1, status.stderr
+    old_status, status_now = json.loads(status.stdout)
+    assert (old_status["version"], old_status["latest"]) == (OLD, BUNDLED)
+    assert old_status["behind"] is True
+    assert old_status["drift"] == {"changed": [], "added": [], "removed": []}
+    assert (status_now["source"], status_now["behind"]) == (REPOSITORY, False)
+    branched = installed.apiseed(tmp_path, "update", str(old), "--branch", "--json")
+    assert branched.returncode == 0, branched.stderr
+    (result,) = json.loads(branched.stdout)
+    assert (result["outcome"], result["branch"]) == ("updated", f"apiseed/update-{BUNDLED}")
+    assert OLD_LINE in (old / "README.md").read_text(encoding="utf-8")
     updated = installed.apiseed(old, "update", "--data", "auth=api_key")
     assert updated.returncode == 0, updated.stderr
     assert f"from {OLD} to {BUNDLED}" in updated.stdout
