@@ -149,7 +149,7 @@ def features() -> None:
 ProjectsArgument = Annotated[
     list[str] | None,
     typer.Argument(
-        metavar="PROJECT...",
+        metavar="PROJECT",
         help="Generated projects (folders), or @FILE listing them one per line.",
         show_default=False,
     ),
@@ -279,7 +279,8 @@ def update(
         answers = parse_data(data or [], data_file)
         user_defaults = load_settings().defaults
         paths = _project_paths(projects, from_file)
-        if branch or len(paths) > 1 or from_file is not None:
+        listed = from_file is not None or any(name.startswith("@") for name in projects or [])
+        if branch or listed or len(paths) > 1:
             _update_fleet(paths, answers, to, trust, user_defaults, jobs, as_json)
             return
         if as_json:
