@@ -326,6 +326,14 @@ def test_updating_the_fleet(fleet: Fleet) -> None:
             assert f"- {name}\n" in message
         # The branch has exactly one commit on top of the project's HEAD.
         assert git(path, "rev-parse", f"{result.branch}~1") == git(path, "rev-parse", "HEAD")
+    for path in (*fleet.members, fleet.root / "unknown-version"):
+        # No worktree left behind; a branch only for an update made.
+        assert git(path, "worktree", "list", "--porcelain").count("worktree ") == 1
+        branches = git(path, "branch", "--list", "apiseed/*", "--format=%(refname:short)")
+        made = {r.branch for r in results.values() if r.branch and r.outcome != "failed"}
+        assert set(branches.split()) <= made
+        if results[path].outcome in ("current", "failed") and "monorepo" not in path.parts:
+            assert not branches, path
     for path, reason in fleet.broken.items():
         assert results[path].outcome == "failed"
         assert reason in str(results[path].reason), results[path]
@@ -484,7 +492,7 @@ def runner(tmp_path: Path) -> Callable[[Path], subprocess.CompletedProcess[str]]
 
 def clone_with_origin(project: Path, tmp_path: Path) -> Path:
     origin = tmp_path / "origin.git"
-    git(tmp_path, "clone", "--quiet", "--bare", str(project), str(origin))
+    git(tmp_path, "clone", "--quiet", "--bare", "--single-branch", str(project), str(origin))
     checkout = tmp_path / "checkout"
     git(tmp_path, "clone", "--quiet", str(origin), str(checkout))
     return checkout
