@@ -189,6 +189,13 @@ COMPOSE = "template/{% if database == 'postgresql' %}compose.yaml{% endif %}.jin
             ".github/workflows/ci.yml:18: actionlint job-needs",
         ),
         (
+            "template/.github/workflows/template-update.yml",
+            "actions/checkout@v4",
+            "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2",
+            FEW[0],
+            ".github/workflows/template-update.yml:32: zizmor unpinned-uses",
+        ),
+        (
             "template/.pre-commit-config.yaml",
             "    hooks: []\n",
             "    hooks:\n",
@@ -203,7 +210,7 @@ COMPOSE = "template/{% if database == 'postgresql' %}compose.yaml{% endif %}.jin
             "compose.yaml:$.services.api: Unevaluated properties are not allowed ('colour'",
         ),
     ],
-    ids=["hadolint", "zizmor", "actionlint", "pre-commit", "compose-spec"],
+    ids=["hadolint", "zizmor", "actionlint", "template-update", "pre-commit", "compose-spec"],
 )
 def test_a_finding_in_a_non_python_file_fails_at_lint(
     tmp_path: Path, path: str, change: str, old: str, variant_id: str, expected: str
