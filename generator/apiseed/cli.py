@@ -291,6 +291,9 @@ def check(
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Write a JUnit XML report to this file.")
     ] = None,
+    json_report: Annotated[
+        Path | None, typer.Option("--json", help="Write a JSON report to this file.")
+    ] = None,
     keep: Annotated[
         Path | None, typer.Option("--keep", help="Copy failing variants' trees into this folder.")
     ] = None,
@@ -306,20 +309,33 @@ def check(
             "--fuzz", help="Also fuzz each variant's API with schemathesis (every check)."
         ),
     ] = False,
+    no_accel: Annotated[
+        bool,
+        typer.Option(
+            "--no-accel",
+            envvar="APISEED_NO_ACCEL",
+            help="Run without the accelerators (patches of Copier, Jinja, mypy, pytest).",
+        ),
+    ] = False,
 ) -> None:
     """Render variants and check each: residue, files, ruff, deps, mypy, tests, wheel."""
     from apiseed.console import console, error_console
     from apiseed.errors import ApiseedError
+    from apiseed.matrix import accel, extra
     from apiseed.matrix.pool import default_jobs
-    from apiseed.matrix.report import Display, print_report, write_junit
+    from apiseed.matrix.report import Display, print_report, write_json, write_junit
 
     try:
+        extra.require()
         template = _template()
         selected = _select(template, tier, ids, shard)
         if jobs is not None and jobs < 1:
             raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
         if fresh and fuzz:
             raise ApiseedError("--fuzz goes with the shared-environment check, not --fresh")
+        accelerators = accel.plan(not no_accel and not fresh)
+        for warning in accel.warnings(accelerators):
+            error_console().print(f"[bold yellow]warning:[/] {warning}", highlight=False)
         with Display(console(), len(selected)) as display:
             if fresh:
                 from apiseed.matrix.fresh import fresh as run
@@ -337,12 +353,15 @@ def check(
                     keep=keep,
                     progress=display,
                     fuzz=fuzz,
+                    accelerators=accelerators,
                 )
     except ApiseedError as error:
         raise fail(error) from None
     print_report(console(), report)
     if junit is not None:
         write_junit(report, junit)
+    if json_report is not None:
+        write_json(report, json_report)
     if report.failures:
         error_console().print(f"[bold red]{len(report.failures)} variant(s) failed[/]")
         raise typer.Exit(code=1)

@@ -2,11 +2,10 @@
 
 Pytest parses, rewrites and compiles every test module each time it is imported, unless a
 ``.pyc`` of the rewrite sits beside the source. Each variant is a new tree, so each test run
-paid for that again, although most test files are the same in many variants (rewriting was
-about a third of pytest's collection of a JWT variant). Here the rewritten code is kept in a
-folder shared by the run's workers, keyed by the source's content and by the one setting that
-changes the rewrite (``enable_assertion_pass_hook``); a hit only gets its file name set to the
-module's path.
+pays for that again, although most test files are the same in many variants. Here the rewritten
+code is kept in a folder shared by the run's workers, keyed by the source's content and by the
+one setting that changes the rewrite (``enable_assertion_pass_hook``); a hit only gets its file
+name set to the module's path.
 """
 
 import hashlib
@@ -17,11 +16,21 @@ import types
 from pathlib import Path
 from typing import Any
 
+TESTED = {"pytest": ">=9.2.0,<9.3"}
 
-def share_rewrites(folder: Path) -> None:
-    """Make this process's pytest keep its assertion rewrites in ``folder``, and reuse them."""
+
+def missing() -> list[str]:
     import _pytest.assertion.rewrite as rewrite
 
+    found = callable(getattr(rewrite, "_rewrite_test", None))
+    return [] if found else ["_pytest.assertion.rewrite._rewrite_test"]
+
+
+def apply(scratch: Path) -> None:
+    """Make this process's pytest keep its assertion rewrites under ``scratch``, and reuse them."""
+    import _pytest.assertion.rewrite as rewrite
+
+    folder = scratch / "rewrites"
     rewrite_test: Any = rewrite._rewrite_test
 
     def cached(fn: Path, config: Any) -> tuple[bytes, types.CodeType]:
