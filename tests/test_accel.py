@@ -22,6 +22,10 @@ def test_the_installed_versions_are_accelerated() -> None:
     """The versions this repository installs are the tested ones: CI runs accelerated."""
     assert accel.plan() == dict.fromkeys(accel.NAMES, accel.ON)
     assert accel.plan(enabled=False) == dict.fromkeys(accel.NAMES, accel.TURNED_OFF)
+    assert accel.warnings(accel.plan()) == []
+    assert accel.warnings(accel.plan(enabled=False)) == [
+        "accelerators turned off (--no-accel); the check runs slower, same verdicts"
+    ]
 
 
 def test_verdicts_are_the_same_with_and_without_accelerators(tmp_path: Path) -> None:
@@ -58,7 +62,7 @@ def test_an_unknown_version_runs_unaccelerated_and_says_so(
     assert result.exit_code == 0, result.output
     assert (
         "warning: accelerator copier off: copier 9.99.0 is not a version it was tested with "
-        "(>=9.19.1,<9.20); the check runs slower, with the same verdicts"
+        "(>=9.19.1,<9.20); the check runs slower, same verdicts"
     ) in " ".join(result.stderr.split())
     document = json.loads(report.read_text(encoding="utf-8"))
     assert document["accelerators"]["copier"].startswith("off: copier 9.99.0")

@@ -333,7 +333,7 @@ def check(
             raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
         if fresh and fuzz:
             raise ApiseedError("--fuzz goes with the shared-environment check, not --fresh")
-        accelerators = accel.plan(not no_accel and not fresh)
+        accelerators = {} if fresh else accel.plan(not no_accel)
         for warning in accel.warnings(accelerators):
             error_console().print(f"[bold yellow]warning:[/] {warning}", highlight=False)
         with Display(console(), len(selected)) as display:

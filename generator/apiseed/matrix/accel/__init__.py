@@ -59,9 +59,11 @@ def state(module: ModuleType) -> str:
 
 
 def warnings(states: dict[str, str]) -> list[str]:
-    """One line per accelerator that is off, for the user to see."""
+    """One line per accelerator that is off, for the user to see; one for all turned off."""
+    if states and set(states.values()) == {TURNED_OFF}:
+        return ["accelerators turned off (--no-accel); the check runs slower, same verdicts"]
     return [
-        f"accelerator {name} {why}; the check runs slower, with the same verdicts"
+        f"accelerator {name} {why}; the check runs slower, same verdicts"
         for name, why in states.items()
         if why != ON
     ]
