@@ -2,6 +2,7 @@
 ``apiseed new`` works, and ``apiseed check`` still checks, in new interpreters instead of forks."""
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,12 @@ VARIANT = "none-none-nocors-nomw-nobg-docs_off-nostatic"
 def no_fork(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("fork", "sched_getaffinity"):
         monkeypatch.delattr(os, name, raising=False)
+
+
+@pytest.fixture(scope="module")
+def mypy_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A mypy cache the cases share: the passing one leaves its cache here."""
+    return tmp_path_factory.mktemp("mypy") / "seed"
 
 
 @pytest.mark.usefixtures("no_fork")
@@ -47,7 +54,7 @@ def test_new_needs_no_fork(tmp_path: Path) -> None:
     ids=["passes", "failing-test", "type-error"],
 )
 def test_a_variant_is_checked_without_fork(
-    tmp_path: Path, change: str, failure: str | None
+    tmp_path: Path, mypy_seed: Path, change: str, failure: str | None
 ) -> None:
     """A worker's render and verify tasks, run here without fork: mypy and pytest run as new
     interpreters and reach the same verdicts."""
@@ -57,6 +64,7 @@ def test_a_variant_is_checked_without_fork(
         root=tmp_path / "run",
         template=working_copy(template, tmp_path / "run" / "template"),
         postgres_url=None,
+        mypy_seed=mypy_seed,
     )
     run.trees.mkdir()
 
@@ -67,3 +75,5 @@ def test_a_variant_is_checked_without_fork(
     assert (verified and verified.step) == failure, verified
     if failure is None:
         assert set(timings.wall) == {"deps", "mypy", "tests", "wheel"}
+        for cache in (run.root / "mypy").glob("*/cache"):  # the next cases start warm
+            shutil.copytree(cache, mypy_seed, dirs_exist_ok=True)

@@ -51,8 +51,9 @@ class MypyServer:
     def check(self, tree: Path, plain: Callable[[Path], CheckResult]) -> CheckResult:
         """mypy's verdict on ``tree``; ``plain(cache_dir)`` runs plain mypy on it."""
         self.server_cpu = 0.0
-        if not hasattr(os, "fork"):  # no server process where there is no fork: plain mypy
-            return plain(self.plain_cache)
+        if not hasattr(os, "fork"):  # no server process where there is no fork: plain mypy,
+            self._has_cache()  # from the cache kept by an earlier run if there is one
+            return self._plain(plain)
         if self._process is None and not self._has_cache():
             status, output = self._plain(plain)
             if status != 0:
