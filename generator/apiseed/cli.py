@@ -314,7 +314,7 @@ def check(
         typer.Option(
             "--no-accel",
             envvar="APISEED_NO_ACCEL",
-            help="Run without the accelerators (patches of Jinja, Copier and mypy).",
+            help="Run without the accelerators (patches of Jinja and Copier).",
         ),
     ] = False,
 ) -> None:

@@ -18,7 +18,7 @@ from types import ModuleType
 from packaging.specifiers import SpecifierSet
 from packaging.version import InvalidVersion, Version
 
-NAMES = ("jinja", "copier", "mypy")
+NAMES = ("jinja", "copier")
 ON = "on"
 TURNED_OFF = "off: turned off (--no-accel)"
 
