@@ -334,7 +334,7 @@ def test_the_mypy_cache_kept_between_checks_is_this_sessions() -> None:
     """conftest.py gives each test session a cache folder of its own, as on a fresh machine."""
     session_home = Path(os.environ["COPIER_SETTINGS_PATH"]).parent
 
-    assert mypy_seed().is_relative_to(session_home)
+    assert mypy_seed(REPO).is_relative_to(session_home)
 
 
 def test_a_runs_mypy_cache_replaces_the_one_kept(tmp_path: Path) -> None:

@@ -233,6 +233,14 @@ TierOption = Annotated[
 ShardOption = Annotated[
     str | None, typer.Option("--shard", help="Only shard I/N of the selection, e.g. 2/4.")
 ]
+TemplateOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--template",
+        metavar="PATH",
+        help="A Copier template folder declaring its matrix (matrix.yml); default: apiseed's.",
+    ),
+]
 
 
 @app.command()
@@ -245,6 +253,7 @@ def variants(
         int, typer.Option("--shards", help="With --format github: how many shards.")
     ] = 4,
     shard: ShardOption = None,
+    template_path: TemplateOption = None,
 ) -> None:
     """List the template's variants: every combination of its feature answers."""
     import json
@@ -254,7 +263,7 @@ def variants(
     from apiseed.matrix.variants import axes, github_matrix, python_axis
 
     try:
-        template = _template()
+        template = _template(template_path)
         selected = _select(template, tier, None, shard)
         if output == "github":
             print(github_matrix(selected, tier, shards))
@@ -264,12 +273,12 @@ def variants(
             from rich.table import Table
 
             matrix = axes(template)
-            default = python_axis(template).default.label or "default"
-            table = Table("id", *(axis.name for axis in matrix), "python")
+            pythons = len(python_axis(template).choices) > 1
+            table = Table("id", *(axis.name for axis in matrix), *(["python"] if pythons else []))
             for variant in selected:
                 labels = variant.id.split("-")
-                python = labels[len(matrix)] if len(labels) > len(matrix) else default
-                table.add_row(variant.id, *labels[: len(matrix)], python)
+                python = labels[len(matrix) :] or ["default"]
+                table.add_row(variant.id, *labels[: len(matrix)], *(python if pythons else []))
             console().print(table)
             console().print(f"{len(selected)} variants ({tier})")
         else:
@@ -309,6 +318,7 @@ def check(
             "--fuzz", help="Also fuzz each variant's API with schemathesis (every check)."
         ),
     ] = False,
+    template_path: TemplateOption = None,
     no_accel: Annotated[
         bool,
         typer.Option(
@@ -322,17 +332,20 @@ def check(
     from apiseed.console import console, error_console
     from apiseed.errors import ApiseedError
     from apiseed.matrix import accel, extra
+    from apiseed.matrix.declaration import matrix
     from apiseed.matrix.pool import default_jobs
     from apiseed.matrix.report import Display, print_report, write_json, write_junit
 
     try:
         extra.require()
-        template = _template()
+        template = _template(template_path)
         selected = _select(template, tier, ids, shard)
         if jobs is not None and jobs < 1:
             raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
         if fresh and fuzz:
             raise ApiseedError("--fuzz goes with the shared-environment check, not --fresh")
+        if fuzz and matrix(template).fuzz_test is None:
+            raise ApiseedError(f"--fuzz: the matrix of {template} declares no fuzz test")
         accelerators = {} if fresh else accel.plan(not no_accel)
         for warning in accel.warnings(accelerators):
             error_console().print(f"[bold yellow]warning:[/] {warning}", highlight=False)
@@ -376,9 +389,15 @@ def _select(template: Path, tier: str, ids: str | None, shard: str | None) -> "S
     return selected if shard is None else select_shard(selected, *parse_shard(shard))
 
 
-def _template() -> Path:
+def _template(given: Path | None) -> Path:
+    """The template folder to enumerate: --template, APISEED_TEMPLATE or apiseed's own."""
+    from apiseed.errors import TemplateNotFoundError
     from apiseed.settings import load_settings
     from apiseed.template import bundled_template
 
+    if given is not None:
+        if not (given / "copier.yml").is_file():
+            raise TemplateNotFoundError(f"--template {given}: no copier.yml in it")
+        return given.resolve()
     settings = load_settings()
     return Path(settings.template) if settings.template else bundled_template()

@@ -129,7 +129,7 @@ def in_scratch(
             root=root,
             template=working_copy(template, root / "template"),
             postgres_url=os.environ.get(POSTGRES_URL_VARIABLE) or None,
-            mypy_seed=mypy_seed(),
+            mypy_seed=mypy_seed(template),
             fuzz=fuzz,
             accelerators=accelerators,
         )
@@ -183,11 +183,18 @@ def scratch(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=where)).resolve()
 
 
-def mypy_seed() -> Path:
+def mypy_seed(template: Path) -> Path:
     """Where a fine-grained mypy cache is kept between runs (mypy checks every entry before
-    trusting it)."""
+    trusting it): one per template, told apart by its questions' names, so that checking
+    another template does not replace this one's."""
+    import hashlib
+
+    from apiseed.template import questions
+
+    names = " ".join(question.name for question in questions(template))
     cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "apiseed" / "mypy-fine-grained"
+    key = hashlib.sha256(names.encode()).hexdigest()[:12]
+    return Path(cache_home) / "apiseed" / f"mypy-fine-grained-{key}"
 
 
 def _save_mypy_seed(run: Run) -> None:

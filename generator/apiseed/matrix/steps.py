@@ -17,9 +17,10 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from apiseed.matrix.variants import FEATURE_FILES, Variant
+from apiseed.matrix.declaration import Matrix
+from apiseed.matrix.variants import Variant
 
 if TYPE_CHECKING:
     from apiseed.matrix.mypy import MypyServer
@@ -28,13 +29,7 @@ STEPS = ("render", "files", "ruff", "lint", "deps", "mypy", "tests", "fuzz", "wh
 FRESH_STEPS = ("render", "files", "tests")  # tests: uv sync, then pytest
 POSTGRES_URL_VARIABLE = "APISEED_POSTGRES_URL"
 STEP_TIMEOUT = 600  # seconds a forked step may take before it is killed
-# The project's schemathesis test: building its strategies alone costs about 0.9 s of CPU, too
-# much for every variant, so the tests step leaves it out and the fuzz step runs only it, with
-# FUZZ_EXAMPLES per operation (a project's own test run uses 5).
-FUZZ_TEST = "tests/test_fuzz.py"
-FUZZ_EXAMPLES = 50
 
-_PYTEST = ("-m", "pytest", "-q", "-p", "no:cacheprovider")
 _SCRIPTS = "Scripts" if os.name == "nt" else "bin"  # where a virtual environment's python is
 _RESIDUE = re.compile(r"\{\{|\{%|\{#")
 _SUMMARY = re.compile(r"(FAILED|ERROR) \S")
@@ -88,12 +83,19 @@ def timed(timings: Timings, step: str, action: Callable[[], None]) -> Failure | 
     return None
 
 
-def package_of(tree: Path) -> str:
-    """The package name Copier recorded for a rendered project."""
+def recorded_answers(tree: Path) -> dict[str, Any]:
+    """The answers Copier recorded for a rendered project."""
     import yaml
 
-    answers = yaml.safe_load((tree / ".copier-answers.yml").read_text(encoding="utf-8"))
-    return str(answers["package_name"])
+    answers: dict[str, Any] = yaml.safe_load(
+        (tree / ".copier-answers.yml").read_text(encoding="utf-8")
+    )
+    return answers
+
+
+def package_of(tree: Path, declared: Matrix) -> str:
+    """The import package of a rendered project: the answer to the declared question."""
+    return str(recorded_answers(tree)[declared.package])
 
 
 def render(template: Path, tree: Path, variant: Variant) -> None:
@@ -105,8 +107,10 @@ def render(template: Path, tree: Path, variant: Variant) -> None:
         raise StepFailedError("render", first_line(f"{type(error).__name__}: {error}")) from None
 
 
-def check_files(tree: Path, variant: Variant, package: str) -> None:
-    """No Jinja left in names or contents, and files present exactly for the features on."""
+def check_files(tree: Path, variant: Variant, declared: Matrix) -> None:
+    """No Jinja left in names or contents, and files present exactly for the features on
+    (``feature_files`` in the template's matrix.yml, ``{question}`` filled in with the
+    project's recorded answers, or copier.yml's defaults for questions it was not asked)."""
     problems = []
     for path in sorted(tree.rglob("*")):
         relative = path.relative_to(tree).as_posix()
@@ -123,11 +127,11 @@ def check_files(tree: Path, variant: Variant, package: str) -> None:
                 line = _GITHUB_EXPRESSION.sub("", line)
             if _RESIDUE.search(line):
                 problems.append(f"{relative}:{number}: template residue: {line.strip()}")
-    for feature, paths in FEATURE_FILES.items():
+    answers = {**declared.defaults, **recorded_answers(tree)}
+    for feature, paths in declared.feature_files.items():
         on = feature in variant.features
         for pattern in paths:
-            static_dir = variant.answers.get("static_dir", "static")
-            relative = pattern.format(package=package, static_dir=static_dir)
+            relative = pattern.format_map(answers)
             if (tree / relative).exists() != on:
                 state = "missing for feature" if on else "present for feature"
                 problems.append(
@@ -137,10 +141,10 @@ def check_files(tree: Path, variant: Variant, package: str) -> None:
         raise StepFailedError("files", problems[0], "\n".join(problems))
 
 
-def check_dependencies(tree: Path, package: str) -> None:
+def check_dependencies(tree: Path, package: str, declared: Matrix) -> None:
     from apiseed.matrix.deps import check_dependencies as find_problems
 
-    problems = find_problems(tree, package)
+    problems = find_problems(tree, package, declared.tools, declared.used_without_import)
     if problems:
         raise StepFailedError("deps", problems[0], "\n".join(problems))
 
@@ -211,10 +215,15 @@ def run_tests(
         raise StepFailedError(step, message, output)
 
 
-def fuzz_environment(env: Mapping[str, str], package: str) -> dict[str, str]:
-    """The fuzz step runs the project's schemathesis test (``tests/test_fuzz.py``, every check)
-    with ``FUZZ_EXAMPLES`` per operation instead of its own few."""
-    return {**env, f"{package.upper()}_FUZZ_EXAMPLES": str(FUZZ_EXAMPLES)}
+def fuzz_environment(declared: Matrix, env: Mapping[str, str], package: str) -> dict[str, str]:
+    """The fuzz step's environment: the tests' and the template's ``fuzz: environment``."""
+    return {**env, **_fill(declared.fuzz_environment, package, "")}
+
+
+def _fill(variables: Mapping[str, str], package: str, postgres_url: str) -> dict[str, str]:
+    """Variables declared in matrix.yml, with {PACKAGE} and {postgres_url} filled in."""
+    fields = {"PACKAGE": package.upper(), "package": package, "postgres_url": postgres_url}
+    return {name.format_map(fields): value.format_map(fields) for name, value in variables.items()}
 
 
 def python_for(version: str) -> str:
@@ -290,16 +299,20 @@ def run_tests_in_venv(
                 raise StepFailedError(step, message, text)
 
 
-def test_environment(variant: Variant, package: str, postgres_url: str | None) -> dict[str, str]:
-    """Environment for a variant's tests: PostgreSQL variants get the server's URL and each
-    run creates (and drops) its own uniquely named database there."""
-    if variant.answers.get("database") != "postgresql":
-        return {}
-    if not postgres_url:
-        message = f"{POSTGRES_URL_VARIABLE} is not set: PostgreSQL variants test against a server"
-        raise StepFailedError("tests", message)
-    prefix = package.upper()
-    return {f"{prefix}_TEST_DATABASE_URL": postgres_url, f"{prefix}_TEST_DATABASE_REQUIRED": "1"}
+def test_environment(
+    declared: Matrix, variant: Variant, package: str, postgres_url: str | None
+) -> dict[str, str]:
+    """Environment for a variant's tests, as the template declares it (``tests:`` in
+    matrix.yml): variants that need PostgreSQL get the server's URL."""
+    env: dict[str, str] = {}
+    for environment in declared.test_environments:
+        if environment.feature not in variant.features:
+            continue
+        if environment.postgres and not postgres_url:
+            needs = "PostgreSQL variants test against a server"
+            raise StepFailedError("tests", f"{POSTGRES_URL_VARIABLE} is not set: {needs}")
+        env.update(_fill(environment.variables, package, postgres_url or ""))
+    return env
 
 
 def build_wheel(tree: Path, out: Path, package: str) -> None:

@@ -20,6 +20,7 @@ from typing import Any, BinaryIO
 import apiseed.project.render
 import apiseed.template  # noqa: F401
 from apiseed.matrix import accel, deps, steps
+from apiseed.matrix.declaration import matrix
 from apiseed.matrix.mypy import MypyServer
 from apiseed.matrix.steps import Failure, Timings, timed
 from apiseed.matrix.variants import Variant
@@ -100,9 +101,8 @@ def render(run: Run, variant: Variant) -> Result:
     timings = Timings()
     failure = timed(timings, "render", lambda: steps.render(run.template, tree, variant))
     if failure is None:
-        failure = timed(
-            timings, "files", lambda: steps.check_files(tree, variant, steps.package_of(tree))
-        )
+        declared = matrix(run.template)
+        failure = timed(timings, "files", lambda: steps.check_files(tree, variant, declared))
     return timings, failure
 
 
@@ -111,15 +111,16 @@ def verify(run: Run, variant: Variant) -> Result:
     work = run.root / "work" / variant.id
     work.mkdir(parents=True)
     server = _mypy_server(run)
-    package = steps.package_of(tree)
+    declared = matrix(run.template)
+    package = steps.package_of(tree, declared)
 
     def tests(step: str, *args: str) -> Callable[[], None]:
         def action() -> None:
-            env = steps.test_environment(variant, package, run.postgres_url)
+            env = steps.test_environment(declared, variant, package, run.postgres_url)
             if step == "fuzz":
-                env = steps.fuzz_environment(env, package)
+                env = steps.fuzz_environment(declared, env, package)
             log = work / f"{step}.log"
-            version = variant.answers.get("python_version")
+            version = variant.answers.get(declared.python_question or "")
             if version is None:
                 steps.run_tests(tree, package, env, work / step, log, step=step, args=args)
             else:  # another Python: a virtual environment of that version, made for it
@@ -129,12 +130,12 @@ def verify(run: Run, variant: Variant) -> Result:
         return action
 
     plan: list[tuple[str, Callable[[], None]]] = [
-        ("deps", lambda: steps.check_dependencies(tree, package)),
+        ("deps", lambda: steps.check_dependencies(tree, package, declared)),
         ("mypy", lambda: steps.run_mypy(tree, server, work / "mypy.log")),
-        ("tests", tests("tests", f"--ignore={steps.FUZZ_TEST}")),
+        ("tests", tests("tests", *(f"--ignore={path}" for path in declared.test_ignore))),
     ]
-    if run.fuzz:
-        plan.append(("fuzz", tests("fuzz", steps.FUZZ_TEST)))
+    if run.fuzz and declared.fuzz_test:
+        plan.append(("fuzz", tests("fuzz", declared.fuzz_test)))
     plan.append(("wheel", lambda: steps.build_wheel(tree, work / "dist", package)))
     timings = Timings()
     for step, action in plan:
