@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from xml.etree import ElementTree
 
+import jinja2
 import pytest
-from copier._main import Worker
 from typer.testing import CliRunner
 
 from apiseed.cli import app
@@ -108,12 +108,17 @@ def test_a_server_error_is_found_by_fuzzing(tmp_path: Path) -> None:
 
 
 def test_the_checks_renders_are_copiers(tmp_path: Path) -> None:
-    """The check's workers render with shortcuts through Copier's internals
-    (``apiseed.matrix.worker._speed_up_copier``); their trees are byte for byte Copier's own,
-    but for the secrets in ``.env``, which are random."""
-    assert Worker._render_template.__module__ == "copier._main"  # plain Copier here
+    """The check's workers render with Jinja's and Copier's accelerators
+    (``apiseed.matrix.accel``); their trees are byte for byte Copier's own, but for the secrets
+    in ``.env``, which are random."""
+    assert jinja2.Environment.compile.__module__ == "jinja2.environment"  # plain Jinja here
     variants = by_ids(REPO, [*FEW, "jwt-postgresql-cors-mw-bg-docs_custom-static"])
-    run = Run(root=tmp_path, template=working_copy(REPO, tmp_path / "template"), postgres_url=None)
+    run = Run(
+        root=tmp_path,
+        template=working_copy(REPO, tmp_path / "template"),
+        postgres_url=None,
+        accelerators=("jinja", "copier"),
+    )
     run.trees.mkdir()
     with Pool(1, cwd=tmp_path) as pool:
         rendered = [

@@ -424,6 +424,9 @@ def check(
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Write a JUnit XML report to this file.")
     ] = None,
+    json_report: Annotated[
+        Path | None, typer.Option("--json", help="Write a JSON report to this file.")
+    ] = None,
     keep: Annotated[
         Path | None, typer.Option("--keep", help="Copy failing variants' trees into this folder.")
     ] = None,
@@ -440,15 +443,25 @@ def check(
         ),
     ] = False,
     template_path: TemplateOption = None,
+    no_accel: Annotated[
+        bool,
+        typer.Option(
+            "--no-accel",
+            envvar="APISEED_NO_ACCEL",
+            help="Run without the accelerators (patches of Jinja and Copier).",
+        ),
+    ] = False,
 ) -> None:
     """Render variants and check each: residue, files, ruff, deps, mypy, tests, wheel."""
     from apiseed.console import console, error_console
     from apiseed.errors import ApiseedError
+    from apiseed.matrix import accel, extra
     from apiseed.matrix.declaration import matrix
     from apiseed.matrix.pool import default_jobs
-    from apiseed.matrix.report import Display, print_report, write_junit
+    from apiseed.matrix.report import Display, print_report, write_json, write_junit
 
     try:
+        extra.require()
         template = _template(template_path)
         selected = _select(template, tier, ids, shard)
         if jobs is not None and jobs < 1:
@@ -457,6 +470,9 @@ def check(
             raise ApiseedError("--fuzz goes with the shared-environment check, not --fresh")
         if fuzz and matrix(template).fuzz_test is None:
             raise ApiseedError(f"--fuzz: the matrix of {template} declares no fuzz test")
+        accelerators = {} if fresh else accel.plan(not no_accel)
+        for warning in accel.warnings(accelerators):
+            error_console().print(f"[bold yellow]warning:[/] {warning}", highlight=False)
         with Display(console(), len(selected)) as display:
             if fresh:
                 from apiseed.matrix.fresh import fresh as run
@@ -474,12 +490,15 @@ def check(
                     keep=keep,
                     progress=display,
                     fuzz=fuzz,
+                    accelerators=accelerators,
                 )
     except ApiseedError as error:
         raise fail(error) from None
     print_report(console(), report)
     if junit is not None:
         write_junit(report, junit)
+    if json_report is not None:
+        write_json(report, json_report)
     if report.failures:
         error_console().print(f"[bold red]{len(report.failures)} variant(s) failed[/]")
         raise typer.Exit(code=1)
