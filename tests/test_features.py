@@ -145,9 +145,10 @@ def test_python_version_drives_tooling(tmp_path: Path, template: Path) -> None:
 
 def test_no_template_residue(tmp_path: Path, template: Path) -> None:
     project = copy(tmp_path, template)
-    workflow = project / ".github/workflows/ci.yml"
     expressions = re.compile(r"\$\{\{.*?\}\}")  # GitHub's own ${{ ... }} syntax
-    workflow.write_text(expressions.sub("", workflow.read_text(encoding="utf-8")), encoding="utf-8")
+    for workflow in (project / ".github/workflows").glob("*.yml"):
+        text = workflow.read_text(encoding="utf-8")
+        workflow.write_text(expressions.sub("", text), encoding="utf-8")
 
     assert mentions(project, "{{") == []
     assert mentions(project, "{%") == []
