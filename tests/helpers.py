@@ -130,3 +130,13 @@ def _wait_for_health(url: str, server: subprocess.Popen[bytes], output: IO[bytes
             pass
         time.sleep(0.2)
     pytest.fail(failure(f"{url} did not answer 200 within 60 s"))
+
+
+def edit(file: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in ``file`` (or in its template, ``file.jinja``) with ``new``;
+    a test's edit that no longer applies fails loudly."""
+    if not file.exists():
+        file = file.with_name(file.name + ".jinja")
+    text = file.read_text(encoding="utf-8")
+    assert old in text, f"{file} no longer contains {old!r}: update the test's edit"
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")

@@ -145,15 +145,130 @@ def features() -> None:
     console().print(table)
 
 
+# The fleet: `apiseed status` and `apiseed update` of several projects (apiseed.project.fleet).
+ProjectsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="PROJECT",
+        help="Generated projects (folders), or @FILE listing them one per line.",
+        show_default=False,
+    ),
+]
+FromFileOption = Annotated[
+    Path | None,
+    typer.Option("--from-file", metavar="FILE", help="A file listing projects, one per line."),
+]
+JobsOption = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", help="Projects handled at once (default: CPU count, at most 4)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _project_paths(projects: "list[str] | None", from_file: Path | None) -> "list[Path]":
+    from apiseed.errors import ApiseedError
+    from apiseed.project.fleet import read_paths
+
+    paths = read_paths(projects or [], from_file)
+    if not paths and (projects or from_file is not None):
+        raise ApiseedError("the list of projects is empty")
+    return paths
+
+
+def _jobs(jobs: int | None) -> int:
+    from apiseed.errors import ApiseedError
+    from apiseed.project.fleet import default_jobs
+
+    if jobs is not None and jobs < 1:
+        raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
+    return jobs or default_jobs()
+
+
+@app.command()
+def status(
+    projects: ProjectsArgument = None,
+    from_file: FromFileOption = None,
+    jobs: JobsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show each project's template version, newer release, answers and drift from what they
+    render; exit status 1 when any project is behind or cannot be read."""
+    import json
+
+    from apiseed.console import console, error_console
+    from apiseed.errors import ApiseedError
+    from apiseed.project.fleet import status_table, statuses
+
+    try:
+        found = statuses(_project_paths(projects, from_file) or [Path()], jobs=_jobs(jobs))
+    except ApiseedError as error:
+        raise fail(error) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; nothing was changed", INTERRUPTED) from None
+    if as_json:
+        print(json.dumps([each.as_json() for each in found], indent=2))
+    else:
+        console().print(status_table(found))
+        for each in found:
+            if each.error:
+                where = "" if str(each.path) in each.error else f"{each.path}: "
+                error_console().print(f"error: {where}{each.error}", markup=False)
+    if not all(each.ok for each in found):
+        raise typer.Exit(code=1)
+
+
+def _update_fleet(
+    paths: "list[Path]",
+    answers: "dict[str, object]",
+    to: str | None,
+    trust: bool,
+    user_defaults: "dict[str, object]",
+    jobs: int | None,
+    as_json: bool,
+) -> None:
+    """Update every project on a branch of its own; a summary table (or JSON) at the end."""
+    import json
+
+    from apiseed.console import console
+    from apiseed.project.fleet import update_all, update_table
+
+    results = update_all(
+        paths or [Path()],
+        answers,
+        jobs=_jobs(jobs),
+        to=to,
+        trust=trust,
+        user_defaults=user_defaults,
+    )
+    if as_json:
+        print(json.dumps([result.as_json() for result in results], indent=2))
+    else:
+        console().print(update_table(results))
+    if any(result.outcome in ("conflicts", "failed") for result in results):
+        raise typer.Exit(code=1)
+
+
 @app.command()
 def update(
-    project: ProjectArgument = Path(),
+    projects: ProjectsArgument = None,
     to: ToOption = None,
     data: DataOption = None,
     data_file: DataFileOption = None,
     trust: TrustOption = False,
+    from_file: FromFileOption = None,
+    branch: Annotated[
+        bool,
+        typer.Option(
+            "--branch",
+            help="Commit each update to a new branch apiseed/update-<version>, leaving the "
+            "checkout alone (implied by several projects).",
+        ),
+    ] = False,
+    jobs: JobsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Update PROJECT to a newer template version, changing answers with --data on the way."""
+    """Update PROJECT to a newer template version, changing answers with --data on the way;
+    several projects (or --branch) are updated in parallel, each on a new branch."""
     from apiseed.console import console, interactive
     from apiseed.errors import ApiseedError
     from apiseed.project.answers import parse_data
@@ -163,12 +278,21 @@ def update(
     try:
         answers = parse_data(data or [], data_file)
         user_defaults = load_settings().defaults
+        paths = _project_paths(projects, from_file)
+        listed = from_file is not None or any(name.startswith("@") for name in projects or [])
+        if branch or listed or len(paths) > 1:
+            _update_fleet(paths, answers, to, trust, user_defaults, jobs, as_json)
+            return
+        if as_json:
+            raise ApiseedError("--json goes with --branch or several projects")
+        project = paths[0] if paths else Path()
         with console().status("Updating…") if interactive() else nullcontext():
             result = run_update(project, answers, to=to, trust=trust, user_defaults=user_defaults)
     except ApiseedError as error:
         raise fail(error) from None
     except KeyboardInterrupt:
-        raise fail(f"interrupted; {project} was left as it was", INTERRUPTED) from None
+        where = ", ".join(projects or ["."])
+        raise fail(f"interrupted; {where} was left as it was", INTERRUPTED) from None
     say(f"Updated {result.project} from {result.from_ref} to {result.to_ref}")
     say(f"{len(result.changed)} files changed: review them with git diff, then commit")
     report(result)
@@ -300,6 +424,9 @@ def check(
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Write a JUnit XML report to this file.")
     ] = None,
+    json_report: Annotated[
+        Path | None, typer.Option("--json", help="Write a JSON report to this file.")
+    ] = None,
     keep: Annotated[
         Path | None, typer.Option("--keep", help="Copy failing variants' trees into this folder.")
     ] = None,
@@ -316,15 +443,25 @@ def check(
         ),
     ] = False,
     template_path: TemplateOption = None,
+    no_accel: Annotated[
+        bool,
+        typer.Option(
+            "--no-accel",
+            envvar="APISEED_NO_ACCEL",
+            help="Run without the accelerators (patches of Jinja and Copier).",
+        ),
+    ] = False,
 ) -> None:
     """Render variants and check each: residue, files, ruff, deps, mypy, tests, wheel."""
     from apiseed.console import console, error_console
     from apiseed.errors import ApiseedError
+    from apiseed.matrix import accel, extra
     from apiseed.matrix.declaration import matrix
     from apiseed.matrix.pool import default_jobs
-    from apiseed.matrix.report import Display, print_report, write_junit
+    from apiseed.matrix.report import Display, print_report, write_json, write_junit
 
     try:
+        extra.require()
         template = _template(template_path)
         selected = _select(template, tier, ids, shard)
         if jobs is not None and jobs < 1:
@@ -333,6 +470,9 @@ def check(
             raise ApiseedError("--fuzz goes with the shared-environment check, not --fresh")
         if fuzz and matrix(template).fuzz_test is None:
             raise ApiseedError(f"--fuzz: the matrix of {template} declares no fuzz test")
+        accelerators = {} if fresh else accel.plan(not no_accel)
+        for warning in accel.warnings(accelerators):
+            error_console().print(f"[bold yellow]warning:[/] {warning}", highlight=False)
         with Display(console(), len(selected)) as display:
             if fresh:
                 from apiseed.matrix.fresh import fresh as run
@@ -350,12 +490,15 @@ def check(
                     keep=keep,
                     progress=display,
                     fuzz=fuzz,
+                    accelerators=accelerators,
                 )
     except ApiseedError as error:
         raise fail(error) from None
     print_report(console(), report)
     if junit is not None:
         write_junit(report, junit)
+    if json_report is not None:
+        write_json(report, json_report)
     if report.failures:
         error_console().print(f"[bold red]{len(report.failures)} variant(s) failed[/]")
         raise typer.Exit(code=1)

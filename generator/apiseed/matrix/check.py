@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from apiseed.matrix import accel, extra
 from apiseed.matrix.pool import Pool
 from apiseed.matrix.steps import (
     POSTGRES_URL_VARIABLE,
@@ -45,6 +46,8 @@ class Report:
     wall_seconds: float
     cpu_seconds: float
     jobs: int
+    # Each accelerator's state, "on" or "off: <why>" (``apiseed.matrix.accel``).
+    accelerators: dict[str, str] = field(default_factory=dict)
 
     @property
     def failures(self) -> list[Outcome]:
@@ -78,9 +81,12 @@ def check(
     keep: Path | None = None,
     progress: Progress | None = None,
     fuzz: bool = False,
+    accelerators: dict[str, str] | None = None,
 ) -> Report:
     """Check ``variants`` of the template at ``template`` (its files as they are on disk);
-    with ``fuzz``, also fuzz each variant's API (``_steps.run_fuzz``)."""
+    with ``fuzz``, also fuzz each variant's API (``_steps.run_fuzz``). ``accelerators`` is
+    ``apiseed.matrix.accel.plan()``'s answer, asked here when not given."""
+    states = accel.plan() if accelerators is None else accelerators
 
     def steps(run: Run, outcomes: list[Outcome], report: Progress) -> None:
         with Pool(jobs, cwd=run.root) as pool:
@@ -93,7 +99,10 @@ def check(
             _phase(pool, "verify", run, [o for o in survivors if o.failure is None], report)
         _save_mypy_seed(run)
 
-    return in_scratch("apiseed-check-", template, variants, steps, jobs, keep, progress, fuzz)
+    on = tuple(name for name, state in states.items() if state == accel.ON)
+    report = in_scratch("apiseed-check-", template, variants, steps, jobs, keep, progress, fuzz, on)
+    report.accelerators = states
+    return report
 
 
 def in_scratch(
@@ -105,9 +114,12 @@ def in_scratch(
     keep: Path | None,
     progress: Progress | None,
     fuzz: bool = False,
+    accelerators: tuple[str, ...] = (),
 ) -> Report:
     """Run ``steps`` over the variants in a scratch folder, timed, keeping failed trees."""
     from apiseed.template import working_copy
+
+    extra.require()
 
     started, cpu = time.perf_counter(), cpu_seconds()
     root = scratch(prefix)
@@ -119,6 +131,7 @@ def in_scratch(
             postgres_url=os.environ.get(POSTGRES_URL_VARIABLE) or None,
             mypy_seed=mypy_seed(template),
             fuzz=fuzz,
+            accelerators=accelerators,
         )
         run.trees.mkdir()
         steps(run, outcomes, progress or (lambda phase, done, total: None))

@@ -1,5 +1,6 @@
 """Showing a check: progress while it runs, then failures and timings, and a JUnit file."""
 
+import json
 import re
 import time
 from pathlib import Path
@@ -92,6 +93,31 @@ def print_report(console: Console, report: Report) -> None:
         f"in {report.wall_seconds:.1f} s wall, {report.cpu_seconds:.1f} s CPU, "
         f"{report.jobs} job(s)"
     )
+
+
+def write_json(report: Report, path: Path) -> None:
+    """The run as JSON: totals, the accelerators' states, and each variant's verdict and times."""
+    document = {
+        "variants": len(report.outcomes),
+        "failed": len(report.failures),
+        "wall_seconds": round(report.wall_seconds, 3),
+        "cpu_seconds": round(report.cpu_seconds, 3),
+        "jobs": report.jobs,
+        "accelerators": report.accelerators,
+        "outcomes": [
+            {
+                "id": outcome.variant.id,
+                "failure": None
+                if outcome.failure is None
+                else {"step": outcome.failure.step, "message": outcome.failure.message},
+                "wall": outcome.timings.wall,
+                "cpu": outcome.timings.cpu,
+            }
+            for outcome in report.outcomes
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
 
 
 def write_junit(report: Report, path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Tests run in a child forked from a long-lived worker that has already imported FastAPI,
 Pydantic, SQLAlchemy, pytest and mypy: the child starts warm, and because every variant has the
-same package name, each one gets a fresh process in which its own modules are imported. mypy
+same package name, each one gets a fresh process in which its own modules are imported. Where
+there is no ``fork`` (Windows) the child is a new interpreter: the same checks, slower. mypy
 runs in the worker's mypy server (``apiseed.matrix.mypy``), confirmed by a forked plain run when
 it finds errors.
 """
@@ -29,6 +30,7 @@ FRESH_STEPS = ("render", "files", "tests")  # tests: uv sync, then pytest
 POSTGRES_URL_VARIABLE = "APISEED_POSTGRES_URL"
 STEP_TIMEOUT = 600  # seconds a forked step may take before it is killed
 
+_SCRIPTS = "Scripts" if os.name == "nt" else "bin"  # where a virtual environment's python is
 _RESIDUE = re.compile(r"\{\{|\{%|\{#")
 _SUMMARY = re.compile(r"(FAILED|ERROR) \S")
 _GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")  # ${{ ... }} is GitHub Actions syntax
@@ -151,15 +153,16 @@ def run_mypy(tree: Path, server: "MypyServer", log: Path) -> None:
     """mypy as the project configures it, through the worker's mypy server."""
 
     def plain(cache_dir: Path) -> tuple[int, str]:
+        flags = ["--cache-dir", str(cache_dir), "--cache-fine-grained"]
+
         def mypy() -> int:
             from mypy import api
 
-            flags = ["--cache-dir", str(cache_dir), "--cache-fine-grained"]
             stdout, stderr, status = api.run(flags)
             sys.stdout.write(stdout + stderr)
             return status
 
-        status = forked(mypy, cwd=tree, log=log)
+        status = in_child(mypy, ["-m", "mypy", *flags], cwd=tree, log=log)
         return status, log.read_text(encoding="utf-8")
 
     status, output = server.check(tree, plain)
@@ -174,46 +177,35 @@ def run_tests(
     env: Mapping[str, str],
     basetemp: Path,
     log: Path,
-    rewrites: Path | None = None,
     *,
     step: str = "tests",
     args: Sequence[str] = (),
 ) -> None:
-    """The project's own tests, with its own pytest configuration (warnings are errors).
+    """The project's own tests, with its own pytest configuration (warnings are errors)."""
 
-    With ``rewrites``, pytest's assertion rewrites are shared there (``apiseed.matrix.rewrites``).
-    """
+    # The project's own settings and pytest's variables from an outer run stay out.
+    outer = (f"{package.upper()}_", "PYTEST_")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(outer)} | dict(env)
+    # Warm workers import pytest plugins (anyio) before pytest starts, which pytest reports
+    # as a PytestAssertRewriteWarning; that one category is about the worker, not the project.
+    options = [
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        f"--basetemp={basetemp}",
+        *args,
+    ]
 
     def pytest_main() -> int:
         import pytest
 
-        if rewrites is not None:
-            from apiseed.matrix.rewrites import share_rewrites
+        os.environ.clear()
+        os.environ.update(environment)
+        return int(pytest.main(options))
 
-            share_rewrites(rewrites)
-
-        # The project's own settings and pytest's variables from an outer run stay out.
-        outer = (f"{package.upper()}_", "PYTEST_")
-        for name in [name for name in os.environ if name.startswith(outer)]:
-            del os.environ[name]
-        os.environ.update(env)
-        # Warm workers import pytest plugins (anyio) before pytest starts, which pytest reports
-        # as a PytestAssertRewriteWarning; that one category is about the worker, not the project.
-        return int(
-            pytest.main(
-                [
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
-                    "-W",
-                    "ignore::pytest.PytestAssertRewriteWarning",
-                    f"--basetemp={basetemp}",
-                    *args,
-                ]
-            )
-        )
-
-    status = forked(pytest_main, cwd=tree, log=log)
+    status = in_child(pytest_main, ["-m", "pytest", *options], cwd=tree, log=log, env=environment)
     if status != 0:
         output = log.read_text(encoding="utf-8")
         # pytest's summary lines ("FAILED tests/x.py::test"), not captured log records
@@ -281,7 +273,10 @@ def run_tests_in_venv(
         del environment[name]
     commands = [
         ("install", [tool("uv"), "sync", "--quiet", "--python", python]),
-        ("tests", [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]),
+        (
+            "tests",
+            [str(venv / _SCRIPTS / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        ),
     ]
     with log.open("w", encoding="utf-8") as output:
         for step, command in commands:
@@ -340,6 +335,37 @@ def build_wheel(tree: Path, out: Path, package: str) -> None:
     if not expected or missing:
         message = f"wheel lacks {missing[0]}" if missing else f"no package {package} in src/"
         raise StepFailedError("wheel", message, "\n".join(missing))
+
+
+def in_child(
+    function: Callable[[], int],
+    arguments: Sequence[str],
+    *,
+    cwd: Path,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Run ``function`` in a child forked from this warm process, or where there is no fork
+    (Windows) ``python *arguments`` in a new one, which does the same, slower; with stdout and
+    stderr in ``log`` and ``env`` (default: this one's) as its environment. Its exit status."""
+    if hasattr(os, "fork"):
+        return forked(function, cwd=cwd, log=log)
+    import subprocess
+
+    with log.open("w", encoding="utf-8") as output:
+        try:
+            return subprocess.run(
+                [sys.executable, *arguments],
+                cwd=cwd,
+                env=None if env is None else dict(env),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=STEP_TIMEOUT,
+                check=False,
+            ).returncode
+        except subprocess.TimeoutExpired:
+            output.write(f"\nkilled after {STEP_TIMEOUT} s\n")
+            return 1
 
 
 def forked(function: Callable[[], int], *, cwd: Path, log: Path) -> int:
@@ -428,7 +454,7 @@ def ruff(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
 
 def lint(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
     """The files no Python tool reads, each kind linted in one run over all trees:
-    ``Dockerfile`` (hadolint), the GitHub workflow (actionlint and zizmor's offline audits),
+    ``Dockerfile`` (hadolint), the GitHub workflows (actionlint and zizmor's offline audits),
     ``.pre-commit-config.yaml`` (pre-commit) and ``compose.yaml`` (the Compose
     specification's JSON schema). Every finding fails the variant.
 
@@ -553,6 +579,7 @@ def _compose(trees: Path, paths: list[str]) -> Findings:
 _LINTERS: Mapping[str, Callable[[Path, list[str]], Findings]] = {
     "Dockerfile": _hadolint,
     ".github/workflows/ci.yml": _workflows,
+    ".github/workflows/template-update.yml": _workflows,
     ".pre-commit-config.yaml": _pre_commit,
     "compose.yaml": _compose,
 }
