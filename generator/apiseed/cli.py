@@ -306,12 +306,23 @@ def check(
             "--fuzz", help="Also fuzz each variant's API with schemathesis (every check)."
         ),
     ] = False,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache",
+            help="Keep passing verdicts in this folder; skip variants whose tree and toolchain "
+            "passed before.",
+        ),
+    ] = None,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Write a JSON report to this file.")
+    ] = None,
 ) -> None:
     """Render variants and check each: residue, files, ruff, deps, mypy, tests, wheel."""
     from apiseed.console import console, error_console
     from apiseed.errors import ApiseedError
     from apiseed.matrix.pool import default_jobs
-    from apiseed.matrix.report import Display, print_report, write_junit
+    from apiseed.matrix.report import Display, print_report, write_json, write_junit
 
     try:
         template = _template()
@@ -320,6 +331,13 @@ def check(
             raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
         if fresh and fuzz:
             raise ApiseedError("--fuzz goes with the shared-environment check, not --fresh")
+        if fresh and cache is not None:
+            raise ApiseedError("--cache goes with the shared-environment check, not --fresh")
+        results = None
+        if cache is not None:
+            from apiseed.matrix.cache import ResultCache, toolchain
+
+            results = ResultCache(cache, toolchain(fuzz=fuzz))
         with Display(console(), len(selected)) as display:
             if fresh:
                 from apiseed.matrix.fresh import fresh as run
@@ -337,15 +355,65 @@ def check(
                     keep=keep,
                     progress=display,
                     fuzz=fuzz,
+                    cache=results,
                 )
     except ApiseedError as error:
         raise fail(error) from None
     print_report(console(), report)
     if junit is not None:
         write_junit(report, junit)
+    if json_file is not None:
+        write_json(report, json_file)
     if report.failures:
         error_console().print(f"[bold red]{len(report.failures)} variant(s) failed[/]")
         raise typer.Exit(code=1)
+
+
+@app.command()
+def impact(
+    before: Annotated[
+        str, typer.Option("--from", metavar="REF", help="The template's revision before.")
+    ],
+    after: Annotated[
+        str | None,
+        typer.Option("--to", metavar="REF", help="The revision after; default: the working tree."),
+    ] = None,
+    tier: TierOption = "full",
+    ids: Annotated[
+        str | None, typer.Option("--ids", help="Comma-separated variant ids instead of a tier.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Worker processes (default: CPU count).")
+    ] = None,
+) -> None:
+    """Show which variants a template change alters, and how: files per variant and feature."""
+    from apiseed.console import console, interactive
+    from apiseed.errors import ApiseedError
+    from apiseed.matrix.impact import impact as run_impact
+    from apiseed.matrix.pool import default_jobs
+
+    try:
+        if jobs is not None and jobs < 1:
+            raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
+        with console().status("Rendering…") if interactive() and not as_json else nullcontext():
+            found = run_impact(
+                _template(),
+                before,
+                after,
+                lambda template: _select(template, tier, ids, None),
+                jobs=jobs or default_jobs(),
+            )
+    except ApiseedError as error:
+        raise fail(error) from None
+    if as_json:
+        import json
+
+        print(json.dumps(found.as_json(), indent=2))
+    else:
+        from apiseed.matrix.impact import print_impact
+
+        print_impact(console(), found)
 
 
 def _select(template: Path, tier: str, ids: str | None, shard: str | None) -> "Sequence[Variant]":
