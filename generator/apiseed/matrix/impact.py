@@ -300,6 +300,9 @@ def print_impact(console: "Console", found: Impact) -> None:
         common = frozenset.intersection(*(change.variant.features for change in changes))
         listing = "\n".join(f"{signs[how]} {path}" for path, how in same) or "(render failed)"
         variants.add_row(Text(shown), ", ".join(sorted(common)) or "-", Text(listing))
+    for table in (files, variants):  # paths and ids whole, also in a narrow log
+        for column in table.columns:
+            column.overflow = "fold"
     if found.changes:
         console.print(files)
         console.print(variants)
