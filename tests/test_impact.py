@@ -11,7 +11,8 @@ from typing import Any
 from typer.testing import CliRunner
 
 from apiseed.cli import app
-from apiseed.matrix.variants import by_ids, pairwise
+from apiseed.matrix.impact import Impact, Revision, VariantChange
+from apiseed.matrix.variants import Variant, by_ids, pairwise
 
 TemplateFactory = Callable[[str], Path]
 Commit = Callable[[Path], None]
@@ -179,3 +180,38 @@ def test_a_template_outside_git_is_one_line(template: Path) -> None:
         f"error: the template at {template} is not in a git repository: apiseed impact"
         " compares two of its revisions\n"
     )
+
+
+def test_a_variant_that_no_longer_renders_is_a_change(
+    make_template_repo: TemplateFactory,
+) -> None:
+    repo = make_template_repo("v1.0.0")
+    with (repo / MIDDLEWARE).open("a", encoding="utf-8") as middleware:
+        middleware.write("{% if %}\n")
+
+    found = impact(repo, "--from", "v1.0.0", "--ids", ",".join(IDS[:2]), "--jobs", "1")
+
+    (change,) = found["changes"]
+    assert change["id"] == IDS[0]
+    assert change["failures"]["from"] is None
+    assert change["failures"]["to"].startswith("render: TemplateSyntaxError: ")
+    assert change["removed"]  # nothing was rendered at "to"
+
+
+def test_the_features_named_are_the_fewest_preferring_those_owning_the_files() -> None:
+    """In a selection where static files and auth go together, a change to the static
+    files is described by static files."""
+    none = Variant("none", {}, frozenset())
+    both = [Variant(f"v{n}", {}, frozenset({"auth", "static_files", f"f{n}"})) for n in range(3)]
+    before = Revision("v1", "0" * 40)
+    change = [
+        VariantChange(
+            v, "changed", {"static/index.html": "changed"}, {"static/index.html": "static_files"}
+        )
+        for v in both
+    ]
+
+    assert Impact(before, before, [none, *both], change, 1.0).exactly_with() == ["static_files"]
+    assert Impact(before, before, [*both], change, 1.0).exactly_with() == []
+    assert Impact(before, before, [none, *both], change[:1], 1.0).exactly_with() == ["f0"]
+    assert Impact(before, before, [none, *both], [], 1.0).exactly_with() is None

@@ -22,7 +22,7 @@ from apiseed.errors import ApiseedError
 from apiseed.matrix.check import scratch
 from apiseed.matrix.pool import Pool
 from apiseed.matrix.steps import Failure, package_of
-from apiseed.matrix.trees import entries
+from apiseed.matrix.trees import ANSWERS_FILE, entries
 from apiseed.matrix.variants import FEATURE_FILES, Variant
 from apiseed.matrix.worker import Run
 
@@ -89,11 +89,16 @@ class Impact:
 
     def exactly_with(self) -> list[str] | None:
         """The fewest features that pick out exactly the changed variants (every variant with
-        all of them changes, no other does); None when no features do."""
+        all of them changes, no other does), those owning changed files first; None when no
+        features do."""
         if not self.changes:
             return None
         changed = {change.variant.id for change in self.changes}
-        common = sorted(frozenset.intersection(*(c.variant.features for c in self.changes)))
+        owning = {owner for change in self.changes for owner in change.owners.values()}
+        common = sorted(
+            frozenset.intersection(*(c.variant.features for c in self.changes)),
+            key=lambda feature: (feature not in owning, feature),
+        )
         for size in range(len(common) + 1):
             for features in itertools.combinations(common, size):
                 if {v.id for v in self.variants if v.features >= set(features)} == changed:
@@ -172,13 +177,14 @@ def _render(
     root: Path, runs: Mapping[str, Run], chosen: Mapping[str, Mapping[str, Variant]], jobs: int
 ) -> dict[str, dict[str, Failure]]:
     """Render every chosen variant at its side, in the check's warm workers; the failures."""
-    items = [(runs[side], variant) for side in SIDES for variant in chosen[side].values()]
-    failures: dict[str, dict[str, Failure]] = {item[1].id: {} for item in items}
-    with Pool(min(jobs, len(items)), cwd=root) as pool:
+    sides = [(side, variant) for side in SIDES for variant in chosen[side].values()]
+    failures: dict[str, dict[str, Failure]] = {variant.id: {} for _side, variant in sides}
+    with Pool(min(jobs, len(sides)), cwd=root) as pool:
+        items = [(runs[side], variant) for side, variant in sides]
         for index, (_timings, failure) in pool.map("render", items):
             if failure is not None:
-                run, variant = items[index]
-                failures[variant.id][SIDES[0] if run is runs[SIDES[0]] else SIDES[1]] = failure
+                side, variant = sides[index]
+                failures[variant.id][side] = failure
     return failures
 
 
@@ -192,8 +198,8 @@ def _compare(
     files |= {
         path: "changed" for path in before.keys() & after.keys() if before[path] != after[path]
     }
-    tree = trees["to"] if after else trees["from"]
-    owners = _owners(variant, package_of(tree) if tree.is_dir() else "", files)
+    recorded = [trees[side] for side in ("to", "from") if (trees[side] / ANSWERS_FILE).is_file()]
+    owners = _owners(variant, package_of(recorded[0]) if recorded else "", files)
     reasons = {side: f"{f.step}: {f.message}" for side, f in failed.items()}
     return VariantChange(variant, "changed", dict(sorted(files.items())), owners, reasons)
 
