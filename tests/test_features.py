@@ -24,16 +24,18 @@ FEATURES: dict[str, tuple[dict[str, Any], set[str], str]] = {
             f"{PKG}/notifications/router.py",
             f"{PKG}/notifications/schemas.py",
             f"{PKG}/notifications/service.py",
+            f"{PKG}/config/notifications.py",
+            "tests/fixtures/notifications.py",
             "tests/notifications/test_router.py",
         },
         "notification",
     ),
     "static_files": (
         {"static_files": False},
-        {"static/index.html", "tests/test_static.py"},
+        {"static/index.html", f"{PKG}/config/static.py", "tests/test_static.py"},
         "static_dir",  # not StaticFiles: the docs pages' assets are served with it too
     ),
-    "cors": ({"cors_origins": []}, {"tests/test_cors.py"}, "cors"),
+    "cors": ({"cors_origins": []}, {f"{PKG}/config/cors.py", "tests/test_cors.py"}, "cors"),
 }
 
 
@@ -83,7 +85,8 @@ def test_all_features_on_render_the_core_layout(copie: Copie, template: Path) ->
         "README.md",
         "pyproject.toml",
         f"{PKG}/__main__.py",
-        f"{PKG}/config.py",
+        f"{PKG}/config/__init__.py",
+        f"{PKG}/config/core.py",
         f"{PKG}/dependencies.py",
         f"{PKG}/health/router.py",
         f"{PKG}/items/router.py",
@@ -92,6 +95,7 @@ def test_all_features_on_render_the_core_layout(copie: Copie, template: Path) ->
         f"{PKG}/items/dependencies.py",
         f"{PKG}/main.py",
         "tests/conftest.py",
+        "tests/fixtures/item_store.py",
         "tests/items/test_router.py",
     } <= tree
 
@@ -119,7 +123,7 @@ def test_static_files_follow_their_answers(copie: Copie, template: Path) -> None
 def test_docs_urls_become_setting_defaults(
     copie: Copie, template: Path, docs: dict[str, str], present: list[str], absent: list[str]
 ) -> None:
-    config = (copy(copie, template, **docs) / PKG / "config.py").read_text()
+    config = (copy(copie, template, **docs) / PKG / "config/core.py").read_text()
 
     for text in present:
         assert text in config
