@@ -178,7 +178,7 @@ def test_a_template_outside_git_is_one_line(template: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr == (
         f"error: the template at {template} is not in a git repository: apiseed impact"
-        " compares two of its revisions\n"
+        " compares two of its revisions (set APISEED_TEMPLATE to the template's git repository)\n"
     )
 
 

@@ -248,7 +248,7 @@ def _repository(template: Path) -> tuple[Path, str]:
     if found is None or found.returncode != 0:
         raise ApiseedError(
             f"the template at {template} is not in a git repository: apiseed impact compares"
-            " two of its revisions"
+            " two of its revisions (set APISEED_TEMPLATE to the template's git repository)"
         )
     top, prefix = [*found.stdout.decode().splitlines(), ""][:2]
     return Path(top), prefix
