@@ -1,6 +1,6 @@
 """Time ``apiseed check --cache`` and ``apiseed impact`` over a tier (the full one by default).
 
-    python bench/check_cache.py [--tier full] [--jobs N] [--cache DIR]
+    python bench/check_cache.py [--tier full] [--jobs N] [--cache DIR] [--no-change]
 
 On a git repository made from a copy of the template's working tree:
 
@@ -63,6 +63,7 @@ def main() -> int:
     parser.add_argument("--tier", choices=TIERS, default="full")
     parser.add_argument("--jobs", type=int, default=default_jobs())
     parser.add_argument("--cache", type=Path, help="the cache folder (default: a new one)")
+    parser.add_argument("--no-change", action="store_true", help="stop after the warm run")
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="apiseed-bench-") as scratch:
@@ -75,6 +76,8 @@ def main() -> int:
         print(f"tier {options.tier}: {len(chosen)} variants, {options.jobs} jobs")
         show("cold", check(repo, chosen, jobs=options.jobs, cache=cache))
         show("warm", check(repo, chosen, jobs=options.jobs, cache=cache))
+        if options.no_change:
+            return 0
 
         index = repo / INDEX
         text = index.read_text(encoding="utf-8")
