@@ -1,11 +1,12 @@
 """Wheel build hook: ship the template's release history, so updates across releases work offline.
 
 Every ``v*`` tag of this repository (a PEP 440 release of the template) becomes a commit holding
-only the template's files (``copier.yml``, ``questions.jinja``, ``template/``), tagged alike and
-chained in version order so that git stores each release as a small delta; the tags are written
-as a git bundle to ``apiseed/_template/releases.bundle``. apiseed fetches from it the versions
-it needs to update a project (``apiseed.project.source``). A build outside a git checkout, or in one
-without release tags, ships no bundle: the bundled release alone is then available offline.
+only the template's files (``copier.yml``, ``questions.jinja``, ``matrix.yml``, ``template/``),
+tagged alike and chained in version order so that git stores each release as a small delta; the
+tags are written as a git bundle to ``apiseed/_template/releases.bundle``. apiseed fetches from
+it the versions it needs to update a project (``apiseed.project.source``). A build outside a git
+checkout, or in one without release tags, ships no bundle: the bundled release alone is then
+available offline.
 """
 
 import os
@@ -19,7 +20,7 @@ from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 from packaging.version import InvalidVersion, Version
 
 BUNDLE = "apiseed/_template/releases.bundle"
-TEMPLATE_PATHS = ("copier.yml", "questions.jinja", "template")
+TEMPLATE_PATHS = ("copier.yml", "questions.jinja", "matrix.yml", "template")
 
 
 def git(cwd: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:

@@ -71,7 +71,7 @@ def main() -> int:
         git(repo, "init", "--quiet")
         git(repo, "add", "--all")
         git(repo, "commit", "--quiet", "-m", "template")
-        cache = ResultCache(options.cache or Path(scratch) / "cache", toolchain())
+        cache = ResultCache(options.cache or Path(scratch) / "cache", toolchain(repo))
         chosen = variants(repo, options.tier)
         print(f"tier {options.tier}: {len(chosen)} variants, {options.jobs} jobs")
         show("cold", check(repo, chosen, jobs=options.jobs, cache=cache))

@@ -1,6 +1,6 @@
 """Time ``apiseed check`` over a tier (the full one by default) and show where the time goes.
 
-    python bench/check_full.py [--tier full] [--jobs N] [--timings FILE]
+    python bench/check_full.py [--tier full] [--jobs N] [--timings FILE] [--no-accel]
 
 Prints the wall time, the CPU time (this process and its workers), the median seconds per
 variant of each step and each step's total; ``--timings FILE`` also writes each variant's step
@@ -16,6 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from apiseed.matrix import accel
 from apiseed.matrix.check import check
 from apiseed.matrix.pool import default_jobs
 from apiseed.matrix.variants import TIERS, by_ids, variants
@@ -31,6 +32,7 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=1, help="only every N-th variant")
     parser.add_argument("--template", type=Path, default=REPO, help="template checkout")
     parser.add_argument("--timings", type=Path, help="write each variant's step times (JSON)")
+    parser.add_argument("--no-accel", action="store_true", help="without the accelerators")
     options = parser.parse_args()
 
     template = options.template
@@ -39,7 +41,8 @@ def main() -> int:
     else:
         chosen = variants(template, options.tier)[:: options.every]
     load_before = os.getloadavg()[0]
-    report = check(template, chosen, jobs=options.jobs)
+    accelerators = accel.plan(enabled=not options.no_accel)
+    report = check(template, chosen, jobs=options.jobs, accelerators=accelerators)
     load_after = os.getloadavg()[0]
 
     count = len(report.outcomes)
@@ -52,6 +55,7 @@ def main() -> int:
         f"wall {report.wall_seconds:.1f} s, CPU {report.cpu_seconds:.1f} s "
         f"({report.cpu_seconds / count:.2f} core-s/variant)"
     )
+    print("accelerators: " + ", ".join(f"{k} {v}" for k, v in accelerators.items()))
     print(f"load average (1 min) before {load_before:.2f}, after {load_after:.2f}")
     print(f"{'step':<8} {'median wall s':>14} {'median CPU s':>13} {'total CPU s':>12}")
     wall, cpu, totals = report.medians(), report.medians("cpu"), report.totals("cpu")

@@ -49,6 +49,8 @@ SELECTIONS = {
     "matrix/check": "tests/test_report.py tests/test_check.py -k 'mypy_cache or junit'",
     "matrix/report": "tests/test_report.py",
     "matrix/variants": "tests/test_variants.py tests/test_workflow.py",
+    "matrix/declaration": "tests/test_variants.py tests/test_second_template.py"
+    " -k 'not passes_every_step and not fails_at_files'",
 }
 TIMEOUT = 300  # seconds; a mutant that hangs its tests this long counts as killed
 # The one replacement kept per operator site (cosmic-ray's operator name suffixes).

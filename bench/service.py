@@ -267,6 +267,9 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--variants", help="comma-separated variant names (default: all)")
+    parser.add_argument(
+        "--routes", help="comma-separated routes, e.g. 'GET /items/1' (default: all)"
+    )
     options = parser.parse_args()
     wrk = ensure_wrk()
     print(f"load average: {os.getloadavg()}; uvicorn from {sys.executable}")
@@ -290,10 +293,11 @@ def main() -> int:
             elif answers["database"] == "postgresql" and postgres_url:
                 url = stack.enter_context(postgres_database(postgres_url))
             servers.append(serve_variant(name, project, url))
+        routes = options.routes.split(",") if options.routes else list(ROUTES)
         try:
             for round_number in range(options.rounds):
                 print(f"round {round_number + 1}/{options.rounds}", flush=True)
-                for route in ROUTES:
+                for route in routes:
                     for server in servers:
                         load(wrk, server, route, options, script)
         finally:

@@ -38,9 +38,9 @@ def pytest_configure(config: pytest.Config) -> None:
     each session starts from what a fresh machine has, and leaves the user's cache alone.
     pip's download cache, also under XDG_CACHE_HOME on Linux, stays where it was.
 
-    Copier's in-process git runner copied the environment when it was first imported (by
-    pytest-copie, before this runs), so a test that needs git's config for Copier runs Copier
-    in its own process.
+    Copier's in-process git runner copies the environment when it is first imported, which
+    may be before this runs, so a test that needs git's config for Copier runs Copier in its
+    own process.
     """
     home = Path(tempfile.mkdtemp(prefix="apiseed-tests-"))
     config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))

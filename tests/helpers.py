@@ -83,24 +83,30 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serving(
-    command: Sequence[str], cwd: Path, env: Mapping[str, str], port_variable: str
+    command: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str],
+    port_variable: str,
+    output: IO[bytes] | None = None,
 ) -> Iterator[str]:
     """Run a server (``command``, listening on the port given in ``port_variable``) and yield
-    its URL once its /health answers 200; stop it afterwards. Fails, with the server's output,
-    if it exits first or does not answer within 60 s."""
+    its URL once it is live (/health/live answers 200); stop it afterwards. Fails, with the
+    server's output, if it exits first or is not live within 60 s. The server writes its
+    output to ``output`` if given, for the caller to read once the server has stopped."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryFile() as output:
+    with contextlib.ExitStack() as stack:
+        written = output or stack.enter_context(tempfile.TemporaryFile())
         server = subprocess.Popen(
             command,
             cwd=cwd,
             env={**env, port_variable: str(port)},
-            stdout=output,
+            stdout=written,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a reloader has a child: stop the whole group
         )
         try:
-            _wait_for_health(f"{url}/health", server, output)
+            _wait_for_health(f"{url}/health/live", server, written)
             yield url
         finally:
             os.killpg(server.pid, signal.SIGTERM)
@@ -124,3 +130,13 @@ def _wait_for_health(url: str, server: subprocess.Popen[bytes], output: IO[bytes
             pass
         time.sleep(0.2)
     pytest.fail(failure(f"{url} did not answer 200 within 60 s"))
+
+
+def edit(file: Path, old: str, new: str) -> None:
+    """Replace the first ``old`` in ``file`` (or in its template, ``file.jinja``) with ``new``;
+    a test's edit that no longer applies fails loudly."""
+    if not file.exists():
+        file = file.with_name(file.name + ".jinja")
+    text = file.read_text(encoding="utf-8")
+    assert old in text, f"{file} no longer contains {old!r}: update the test's edit"
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")

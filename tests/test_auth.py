@@ -31,14 +31,19 @@ AUTH_FILES = {
         ".env",
         f"{PKG}/auth/__init__.py",
         f"{PKG}/auth/api_key.py",
+        f"{PKG}/config/api_keys.py",
+        f"{PKG}/config/secret_rules.py",
         "tests/auth/test_api_key.py",
         "tests/auth/test_settings.py",
+        "tests/fixtures/api_keys.py",
     },
     "jwt": {
         ".env",
         f"{PKG}/auth/__init__.py",
         f"{PKG}/auth/passwords.py",
         f"{PKG}/auth/tokens.py",
+        f"{PKG}/config/secret_rules.py",
+        f"{PKG}/config/tokens.py",
         f"{PKG}/users/__init__.py",
         f"{PKG}/users/commands.py",
         f"{PKG}/users/dependencies.py",
@@ -48,16 +53,21 @@ AUTH_FILES = {
         "tests/auth/test_passwords.py",
         "tests/auth/test_settings.py",
         "tests/auth/test_tokens.py",
+        "tests/fixtures/passwords.py",
+        "tests/fixtures/tokens.py",
+        "tests/fixtures/users.py",
         "tests/items/test_ownership.py",
         "tests/users/test_commands.py",
         "tests/users/test_router.py",
     },
 }
-# Each with a database: the model and the revision behind the users.
+# Each with a database: the model and the revision behind the users; without one, the
+# users live in the settings.
 DATABASE_AUTH_FILES = {
     "api_key": set(),
     "jwt": {f"{PKG}/users/models.py", "migrations/versions/0002_users.py"},
 }
+NO_DATABASE_AUTH_FILES = {"api_key": set(), "jwt": {f"{PKG}/config/users.py"}}
 # Each auth choice with each database; every feature on, or off with the docs moved or off.
 VARIANTS: dict[str, dict[str, Any]] = {
     "none": {"auth": "none", "database": "none"},
@@ -152,7 +162,8 @@ def test_auth_adds_exactly_its_files(
 ) -> None:
     without = files(rendered(auth="none", **{**MINIMAL, "database": database}))
     with_auth = files(rendered(auth=auth, **{**MINIMAL, "database": database}))
-    expected = AUTH_FILES[auth] | (DATABASE_AUTH_FILES[auth] if database != "none" else set())
+    with_database = DATABASE_AUTH_FILES if database != "none" else NO_DATABASE_AUTH_FILES
+    expected = AUTH_FILES[auth] | with_database[auth]
 
     assert with_auth - without == expected
     assert without - with_auth == set()
@@ -228,7 +239,7 @@ def test_each_project_gets_its_own_secret_kept_out_of_git_and_answers(
     assert value not in (first / ".copier-answers.yml").read_text()
     assert ".copier-answers.yml" in tracked
     assert [name for name in tracked if value in (first / name).read_text()] == []
-    assert f"{setting}=change-me" in (first / ".env.example").read_text()
+    assert f"\n{setting}=\n" in (first / ".env.example").read_text()
 
 
 def test_apiseed_new_writes_the_secrets_readable_by_the_owner_only(

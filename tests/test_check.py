@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from xml.etree import ElementTree
 
+import jinja2
 import pytest
-from copier._main import Worker
 from typer.testing import CliRunner
 
 from apiseed.cli import app
@@ -108,12 +108,17 @@ def test_a_server_error_is_found_by_fuzzing(tmp_path: Path) -> None:
 
 
 def test_the_checks_renders_are_copiers(tmp_path: Path) -> None:
-    """The check's workers render with shortcuts through Copier's internals
-    (``apiseed.matrix.worker._speed_up_copier``); their trees are byte for byte Copier's own,
-    but for the secrets in ``.env``, which are random."""
-    assert Worker._render_template.__module__ == "copier._main"  # plain Copier here
+    """The check's workers render with Jinja's and Copier's accelerators
+    (``apiseed.matrix.accel``); their trees are byte for byte Copier's own, but for the secrets
+    in ``.env``, which are random."""
+    assert jinja2.Environment.compile.__module__ == "jinja2.environment"  # plain Jinja here
     variants = by_ids(REPO, [*FEW, "jwt-postgresql-cors-mw-bg-docs_custom-static"])
-    run = Run(root=tmp_path, template=working_copy(REPO, tmp_path / "template"), postgres_url=None)
+    run = Run(
+        root=tmp_path,
+        template=working_copy(REPO, tmp_path / "template"),
+        postgres_url=None,
+        accelerators=("jinja", "copier"),
+    )
     run.trees.mkdir()
     with Pool(1, cwd=tmp_path) as pool:
         rendered = [
@@ -189,6 +194,13 @@ COMPOSE = "template/{% if database == 'postgresql' %}compose.yaml{% endif %}.jin
             ".github/workflows/ci.yml:18: actionlint job-needs",
         ),
         (
+            "template/.github/workflows/template-update.yml",
+            "actions/checkout@v4",
+            "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2",
+            FEW[0],
+            ".github/workflows/template-update.yml:32: zizmor unpinned-uses",
+        ),
+        (
             "template/.pre-commit-config.yaml",
             "    hooks: []\n",
             "    hooks:\n",
@@ -203,7 +215,7 @@ COMPOSE = "template/{% if database == 'postgresql' %}compose.yaml{% endif %}.jin
             "compose.yaml:$.services.api: Unevaluated properties are not allowed ('colour'",
         ),
     ],
-    ids=["hadolint", "zizmor", "actionlint", "pre-commit", "compose-spec"],
+    ids=["hadolint", "zizmor", "actionlint", "template-update", "pre-commit", "compose-spec"],
 )
 def test_a_finding_in_a_non_python_file_fails_at_lint(
     tmp_path: Path, path: str, change: str, old: str, variant_id: str, expected: str
@@ -329,7 +341,7 @@ def test_the_mypy_cache_kept_between_checks_is_this_sessions() -> None:
     """conftest.py gives each test session a cache folder of its own, as on a fresh machine."""
     session_home = Path(os.environ["COPIER_SETTINGS_PATH"]).parent
 
-    assert mypy_seed().is_relative_to(session_home)
+    assert mypy_seed(REPO).is_relative_to(session_home)
 
 
 def test_a_runs_mypy_cache_replaces_the_one_kept(tmp_path: Path) -> None:

@@ -1,5 +1,9 @@
-import ast
+"""apiseed's one public door: ``apiseed/__init__.py``, its names pinned here."""
+
 import importlib
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -7,7 +11,6 @@ import pytest
 import apiseed
 
 PUBLIC_NAMES = [
-    "REPOSITORY",
     "ApiseedError",
     "DataFileError",
     "DestinationNotEmptyError",
@@ -17,6 +20,7 @@ PUBLIC_NAMES = [
     "InvalidAnswerError",
     "NotAProjectError",
     "Question",
+    "REPOSITORY",
     "Report",
     "TemplateNotFoundError",
     "TemplateUnreachableError",
@@ -41,30 +45,53 @@ def test_public_names_are_pinned() -> None:
     assert apiseed.__all__ == PUBLIC_NAMES
 
 
-def declared_imports() -> dict[str, str]:
-    """What ``apiseed/__init__.py`` imports for type checkers: each name and its module."""
-    tree = ast.parse(Path(apiseed.__file__).read_text(encoding="utf-8"))
-    (block,) = [node for node in tree.body if isinstance(node, ast.If)]
-    assert ast.unparse(block.test) == "TYPE_CHECKING"
-    return {
-        alias.name: node.module or ""
-        for node in ast.walk(block)
-        if isinstance(node, ast.ImportFrom)
-        for alias in node.names
-    }
-
-
-def test_every_public_name_is_the_object_type_checkers_see() -> None:
-    declared = declared_imports()
-
-    assert sorted(declared) == sorted(PUBLIC_NAMES)
-    for name, module in declared.items():
+def test_every_public_name_is_its_modules_object() -> None:
+    for name, module in apiseed._PUBLIC.items():
         assert getattr(apiseed, name) is getattr(importlib.import_module(module), name), name
+
+
+def test_type_checkers_see_every_public_name(tmp_path: Path) -> None:
+    """mypy --strict, as a user's code that imports them would be checked."""
+    user = tmp_path / "user.py"
+    user.write_text(
+        f"from apiseed import {', '.join(PUBLIC_NAMES)}\n\nreveal_type(generate)\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", str(user)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout
+    assert 'Revealed type is "def (template: ' in result.stdout
 
 
 def test_other_names_are_not_public() -> None:
     with pytest.raises(AttributeError, match="no attribute 'render_version'"):
         _ = apiseed.render_version
+
+
+def test_help_imports_neither_copier_nor_pydantic() -> None:
+    script = textwrap.dedent(
+        """
+        import sys
+        from apiseed.cli import app
+        sys.argv = ["apiseed", "--help"]
+        try:
+            app()
+        except SystemExit:
+            pass
+        print(sorted(name for name in ("copier", "pydantic") if name in sys.modules))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+
+    assert result.stdout.splitlines()[-1] == "[]"
 
 
 def test_errors_form_one_flat_hierarchy() -> None:

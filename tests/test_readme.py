@@ -67,3 +67,16 @@ def test_default_project_follows_its_own_readme(
         assert response.status == 200
     bash(test, project, tools)
     assert (project / "uv.lock").is_file()  # what the README asks the owner to commit
+
+    # The other commands, as written: adding a user (its password from a pipe rather than a
+    # terminal), and drafting the next migration (after the authentication's 0002) and undoing it.
+    blocks = console_blocks(project / "README.md")
+    (create_user,) = [block for block in blocks if "create-user" in block]
+    bash(f"echo 'a long password' | {create_user} --password-stdin", project, tools)
+    (migrations,) = [block for block in blocks if "alembic revision" in block]
+    bash(migrations, project, tools)
+    assert [path.name[:5] for path in (project / "migrations/versions").glob("0003_*.py")]
+    # pip instead of uv: the same steps between installing and serving (the migration).
+    (pip,) = [block for block in blocks if "pip install" in block]
+    steps = [step.removeprefix("uv run ") for step in install[1:]]
+    assert pip.split(" && ")[-1 - len(steps) : -1] == steps

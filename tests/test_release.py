@@ -8,6 +8,7 @@ earlier template release (``v0.0.9``), so the wheel ships that release history t
 """
 
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -84,16 +85,13 @@ class Installed:
         config.write_text(text, encoding="utf-8")
 
 
-@pytest.fixture(scope="session")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    """Build the wheel (with v0.0.9 in its release history) and install it into a new venv;
-    the test environment's packages are visible to it, apiseed itself is only the wheel's."""
-    home = tmp_path_factory.mktemp("home")
+def user_environment(home: Path) -> dict[str, str]:
+    """A user's environment with its own home and git config, and git unable to go online."""
     (home / ".gitconfig").write_text(
         "[user]\n\tname = user\n\temail = user@example.com\n[init]\n\tdefaultBranch = main\n",
         encoding="utf-8",
     )
-    env = {
+    return {
         "PATH": os.environ["PATH"],
         "HOME": str(home),
         "GIT_CONFIG_GLOBAL": str(home / ".gitconfig"),
@@ -104,6 +102,12 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         "PYTHONNOUSERSITE": "1",
         "NO_COLOR": "1",
     }
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """apiseed's wheel, built from a copy of this working tree with v0.0.9 in its history."""
+    env = user_environment(tmp_path_factory.mktemp("builder"))
     source = tmp_path_factory.mktemp("apiseed-source")
     working_copy(REPO, source)
     for name in SOURCES:
@@ -128,12 +132,30 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         *("-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation"),
         *("-w", str(wheels), "."),
     )
-    venv = tmp_path_factory.mktemp("venv")
+    return next(wheels.glob("*.whl"))
+
+
+def new_venv(venv: Path) -> Path:
+    """A virtual environment without pip (this interpreter's pip installs into it)."""
     run(venv, sys.executable, "-m", "venv", "--without-pip", str(venv))
+    return venv / "bin/python"
+
+
+def pip_install(python: Path, *args: str) -> None:
+    run(python.parent, sys.executable, "-m", "pip", "--python", str(python), "install", *args)
+
+
+@pytest.fixture(scope="session")
+def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """The wheel installed into a new venv; the test environment's packages are visible to it,
+    apiseed itself is only the wheel's."""
+    home = tmp_path_factory.mktemp("home")
+    env = user_environment(home)
+    python = new_venv(tmp_path_factory.mktemp("venv"))
     purelib = Path(
         run(
-            venv,
-            str(venv / "bin/python"),
+            python.parent,
+            str(python),
             "-c",
             "import sysconfig; print(sysconfig.get_paths()['purelib'])",
         ).strip()
@@ -141,13 +163,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     (purelib / "test-environment.pth").write_text(
         sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8"
     )
-    run(
-        venv,
-        sys.executable,
-        *("-m", "pip", "--python", str(venv / "bin/python"), "install", "--quiet", "--no-deps"),
-        str(next(wheels.glob("*.whl"))),
-    )
-    return Installed(venv / "bin", env, home)
+    pip_install(python, "--quiet", "--no-deps", str(wheel))
+    return Installed(python.parent, env, home)
+
+
+@pytest.fixture(scope="session")
+def plain(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Installed:
+    """``pip install apiseed`` as a user runs it: the wheel and its dependencies, no extras,
+    into a new venv of its own (from the package index, or pip's cache)."""
+    home = tmp_path_factory.mktemp("plain-home")
+    python = new_venv(tmp_path_factory.mktemp("plain-venv"))
+    pip_install(python, "--quiet", "--disable-pip-version-check", str(wheel))
+    return Installed(python.parent, user_environment(home), home)
 
 
 def answers(project: Path) -> dict[str, object]:
@@ -215,6 +242,21 @@ def test_generate_toggle_and_update_across_releases_offline(
     assert answers(old)["_commit"] == OLD
     assert OLD_LINE in (old / "README.md").read_text(encoding="utf-8")
     commit(old, env)
+
+    # The fleet view of both, offline: the old one is behind the bundled release; an update
+    # on a branch leaves its checkout as it was.
+    status = installed.apiseed(tmp_path, "status", str(old), str(project), "--json")
+    assert status.returncode == 1, status.stderr
+    old_status, status_now = json.loads(status.stdout)
+    assert (old_status["version"], old_status["latest"]) == (OLD, BUNDLED)
+    assert old_status["behind"] is True
+    assert old_status["drift"] == {"changed": [], "added": [], "removed": []}
+    assert (status_now["source"], status_now["behind"]) == (REPOSITORY, False)
+    branched = installed.apiseed(tmp_path, "update", str(old), "--branch", "--json")
+    assert branched.returncode == 0, branched.stderr
+    (result,) = json.loads(branched.stdout)
+    assert (result["outcome"], result["branch"]) == ("updated", f"apiseed/update-{BUNDLED}")
+    assert OLD_LINE in (old / "README.md").read_text(encoding="utf-8")
     updated = installed.apiseed(old, "update", "--data", "auth=api_key")
     assert updated.returncode == 0, updated.stderr
     assert f"from {OLD} to {BUNDLED}" in updated.stdout
@@ -279,3 +321,25 @@ def test_newer_release_from_the_repository_and_plain_copier(
     run(project, "git", "clean", "-fdq", env=env)
     refused = installed.apiseed(project, "update")
     one_line_error(refused, f"made from template {NEW}, newer than the {BUNDLED}")
+
+
+def test_a_plain_install_generates_and_asks_for_the_check_extra(
+    plain: Installed, tmp_path: Path
+) -> None:
+    """Without the ``check`` extra: no mypy, ruff or FastAPI; ``new`` works, ``check`` refuses
+    in one line naming the command that installs what it needs."""
+    probe = "import importlib.util as u; print([u.find_spec(m) is None for m in MODULES])"
+    absent = run(
+        tmp_path,
+        str(plain.bin / "python"),
+        "-c",
+        probe.replace("MODULES", repr(["mypy", "ruff", "fastapi", "hatchling"])),
+    )
+    assert absent.strip() == "[True, True, True, True]"
+
+    made = plain.apiseed(tmp_path, "new", "service", "--defaults")
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "service" / "pyproject.toml").is_file()
+
+    refused = plain.apiseed(tmp_path, "check", "--tier", "smoke")
+    one_line_error(refused, "apiseed check needs the check extra", 'pip install "apiseed[check]"')

@@ -210,7 +210,8 @@ def test_the_json_report_says_which_verdicts_came_from_the_cache(tmp_path: Path)
         "cached": True,
         "cached_steps": list(CACHED_STEPS),
         "failure": None,
-        "seconds": {"render": 0.5, "files": 0.5},
+        "wall": {"render": 0.5, "files": 0.5},
+        "cpu": {"render": 0.25, "files": 0.25},
     }
     assert found["outcomes"][1]["cached"] is False
     assert found["outcomes"][1]["failure"] == {

@@ -14,7 +14,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,12 +21,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import render_variant
+from helpers import render_variant, serving
 
 from apiseed.matrix.steps import tool
 
@@ -35,13 +34,6 @@ PACKAGE = "my_service"
 UNPRIVILEGED = 65534  # nobody
 AS_USER = ["setpriv", f"--reuid={UNPRIVILEGED}", f"--regid={UNPRIVILEGED}", "--clear-groups"]
 SECRET = "a-real-deployment-secret-0123456789abcdefXYZ"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def run(command: list[str], cwd: Path, env: Mapping[str, str] | None = None) -> str:
@@ -66,34 +58,6 @@ def request(
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
-
-
-def wait_until_up(base: str, server: subprocess.Popen[str]) -> int:
-    """Wait until the server answers /health; its status (503 for an unmigrated database)."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            output = server.stdout.read() if server.stdout else ""
-            pytest.fail(f"the server exited with {server.returncode}:\n{output}")
-        try:
-            return request("GET", f"{base}/health")[0]
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"{base}/health did not answer within 60 s")
-
-
-@pytest.fixture
-def serving() -> Iterator[list[subprocess.Popen[str]]]:
-    """Servers a test started; stopped (and reaped) after it."""
-    servers: list[subprocess.Popen[str]] = []
-    yield servers
-    for server in servers:
-        server.terminate()
-        try:
-            server.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.communicate()
 
 
 def unprivileged_python() -> str:
@@ -140,18 +104,16 @@ class Dockerfile:
                 self.healthcheck = json.loads(rest.split(" CMD ", 1)[1])
 
 
-def test_the_dockerfiles_service_runs_as_in_its_container(
-    template: Path, serving: list[subprocess.Popen[str]]
-) -> None:
+def test_the_dockerfiles_service_runs_as_in_its_container(template: Path) -> None:
     root = Path(tempfile.mkdtemp(prefix="apiseed-container-"))
     try:
         root.chmod(0o755)  # the unprivileged user walks through it, as through / in an image
-        container_like_run(template, root, serving)
+        container_like_run(template, root)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def container_like_run(template: Path, root: Path, serving: list[subprocess.Popen[str]]) -> None:
+def container_like_run(template: Path, root: Path) -> None:
     project = render_variant(template, root / "project", {})
     dockerfile = Dockerfile(project / "Dockerfile")
     assert dockerfile.user == str(int(dockerfile.user))  # numeric (hadolint DL3066)
@@ -187,8 +149,6 @@ def container_like_run(template: Path, root: Path, serving: list[subprocess.Pope
             if name != "PATH"
         },
     }
-    port = free_port()
-    env[f"{PACKAGE.upper()}_PORT"] = str(port)
     env[f"{PACKAGE.upper()}_HOST"] = "127.0.0.1"  # the container's 0.0.0.0, kept off the network
 
     refused = subprocess.run(
@@ -220,20 +180,32 @@ def container_like_run(template: Path, root: Path, serving: list[subprocess.Pope
         check=False,
     )
     assert password.returncode == 0, password.stderr
-    server = subprocess.Popen(
-        [*AS_USER, *dockerfile.cmd],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    serving.append(server)
-    base = f"http://127.0.0.1:{port}"
-    assert wait_until_up(base, server) == 200
-    healthcheck = [word.replace(":8000/", f":{port}/") for word in dockerfile.healthcheck]
-    run([*AS_USER, *healthcheck], workdir, env)  # what Docker runs to mark the container healthy
+    port_variable = f"{PACKAGE.upper()}_PORT"
+    with tempfile.TemporaryFile() as output:
+        with serving([*AS_USER, *dockerfile.cmd], workdir, env, port_variable, output) as base:
+            port = base.rsplit(":", 1)[1]
+            serve_as_a_user(base, env | {port_variable: port}, workdir, dockerfile)
+        output.seek(0)
+        printed = output.read().decode()
+    lines = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
+    audit = [
+        (line["request_id"], line["message"])
+        for line in lines
+        if line["name"] == f"{PACKAGE}.audit"
+    ]
+    assert audit[1:] == [
+        ("container-test-1", "POST /notifications succeeded"),
+        ("container-test-1", "POST /items succeeded"),
+    ]
+    assert audit[0][1] == "POST /token succeeded"  # every write is audited, a log-in too
+    access = [line for line in lines if line["name"] == "uvicorn.access"]
+    assert "container-test-1" in {line["request_id"] for line in access}
 
+
+def serve_as_a_user(base: str, env: dict[str, str], workdir: Path, dockerfile: Dockerfile) -> None:
+    """Health as Docker checks it, a log-in, a background task, a write; the docs hidden."""
+    assert "/health/live" in dockerfile.healthcheck[-1]
+    run([*AS_USER, *dockerfile.healthcheck], workdir, env)
     form = urllib.parse.urlencode(
         {"username": "alice", "password": "correct horse battery staple"}
     ).encode()
@@ -257,16 +229,6 @@ def container_like_run(template: Path, root: Path, serving: list[subprocess.Pope
     item = json.dumps({"name": "deployed"}).encode()
     assert request("POST", f"{base}/items", item, headers)[0] == 201
     assert request("GET", f"{base}/docs")[0] == 404  # production hides the docs
-
-    server.terminate()
-    output, _ = server.communicate(timeout=10)
-    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-    audit = [line for line in lines if line["name"] == f"{PACKAGE}.audit"]
-    assert [(line["request_id"], line["message"]) for line in audit] == [
-        ("container-test-1", "POST /items succeeded")
-    ]
-    access = [line for line in lines if line["name"] == "uvicorn.access"]
-    assert "container-test-1" in {line["request_id"] for line in access}
 
 
 CHROMIUM_OFFLINE = [
@@ -312,30 +274,23 @@ def rendered_dom(url: str) -> str:
 def test_docs_pages_render_without_network(
     template: Path,
     tmp_path: Path,
-    serving: list[subprocess.Popen[str]],
     docs: dict[str, str],
     assets: str,
     rendered: bool,
 ) -> None:
     project = render_variant(template, tmp_path / "service", docs)
-    port = free_port()
     env = {
         **os.environ,
         "PYTHONPATH": str(project / "src"),
         f"{PACKAGE.upper()}_DOCS_ASSETS": assets,
     }
     # `fastapi run`, which finds the app through [tool.fastapi] in the project's pyproject.toml.
-    server = subprocess.Popen(
-        [tool("fastapi"), "run", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=project,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    serving.append(server)
-    base = f"http://127.0.0.1:{port}"
-    wait_until_up(base, server)
+    command = ["bash", "-c", f'exec {tool("fastapi")} run --host 127.0.0.1 --port "$PORT"']
+    with serving(command, project, env, "PORT") as base:
+        check_docs_pages(base, docs, rendered)
+
+
+def check_docs_pages(base: str, docs: dict[str, str], rendered: bool) -> None:
     docs_url, redoc_url = docs.get("docs_url", "/docs"), docs.get("redoc_url", "/redoc")
 
     swagger = rendered_dom(base + docs_url)

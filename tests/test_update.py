@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from allpairspy import AllPairs
+from helpers import edit
 from typer.testing import CliRunner
 
 from apiseed import (
@@ -233,14 +234,6 @@ HEALTH = "template/src/{{ package_name }}/health"
 ROUTER_V1 = 'router = APIRouter(tags=["health"])'
 ROUTER_V2 = 'router = APIRouter(tags=["health", "monitoring"])'
 ROUTER_USER = 'router = APIRouter(tags=["health"], include_in_schema=False)'
-
-
-def edit(file: Path, old: str, new: str) -> None:
-    if not file.exists():
-        file = file.with_name(file.name + ".jinja")
-    text = file.read_text(encoding="utf-8")
-    assert old in text, f"{file} no longer contains {old!r}: update the test's edit"
-    file.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

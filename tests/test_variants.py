@@ -1,9 +1,11 @@
 """The variant matrix: its size, its ids, the pairwise tier's coverage and the CLI's formats."""
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +16,8 @@ from typer.testing import CliRunner
 
 from apiseed.cli import app
 from apiseed.errors import UnknownVariantError
+from apiseed.matrix.declaration import matrix
 from apiseed.matrix.variants import (
-    FEATURE_FILES,
     all_off,
     all_on,
     axes,
@@ -54,10 +56,28 @@ def test_full_tier_is_every_combination_of_the_axes() -> None:
     assert not any("python_version" in v.answers for v in full(REPO)[:432])
 
 
+# Each tier's size and a digest of its variants (ids, answers, features, in order): the matrix
+# the template declares gives exactly these.
+PINNED = {
+    "full": (435, "54b062306e82132eb26fd177ea879337c24474b5903f098954149bd618fb731b"),
+    "pairwise": (15, "628efe889bfdcb0e26d15d2a4ef74b972b6235a9430e27a101c955d99c303f6c"),
+    "smoke": (7, "b4a9271b178db58f52e3fe8179bcb3dabbdd6e5d3a2be7268e3c523267e509a9"),
+}
+
+
+@pytest.mark.parametrize("tier", sorted(PINNED))
+def test_tiers_are_pinned(tier: str) -> None:
+    listed = [variant.as_json() for variant in variants(REPO, tier)]
+    digest = hashlib.sha256(json.dumps(listed, sort_keys=True).encode()).hexdigest()
+
+    assert (len(listed), digest) == PINNED[tier]
+
+
 def test_choice_axes_come_from_copier_yml(tmp_path: Path) -> None:
     config = yaml.safe_load((REPO / "copier.yml").read_text(encoding="utf-8"))
     config["auth"]["choices"]["Mutual TLS"] = "mtls"
     (tmp_path / "copier.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    shutil.copy(REPO / "matrix.yml", tmp_path)
 
     variants = full(tmp_path)
 
@@ -102,6 +122,7 @@ def test_the_defaults_variant_is_the_templates_defaults(tmp_path: Path) -> None:
     config["cors_origins"]["default"] = []
     config["middleware"]["default"] = False
     (tmp_path / "copier.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
+    shutil.copy(REPO / "matrix.yml", tmp_path)
 
     # smoke: all on, all off, then the defaults.
     assert smoke(REPO)[2].id == "jwt-sqlite-cors-mw-bg-docs_default-static"
@@ -178,7 +199,7 @@ def test_any_combination_at_any_python_version_can_be_asked_for() -> None:
 def test_features_name_the_files_that_depend_on_them() -> None:
     features = set().union(*(variant.features for variant in full(REPO)))
 
-    assert set(FEATURE_FILES) <= features
+    assert set(matrix(REPO).feature_files) <= features
     assert all_off(REPO).features == frozenset()
 
 

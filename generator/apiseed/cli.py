@@ -145,15 +145,130 @@ def features() -> None:
     console().print(table)
 
 
+# The fleet: `apiseed status` and `apiseed update` of several projects (apiseed.project.fleet).
+ProjectsArgument = Annotated[
+    list[str] | None,
+    typer.Argument(
+        metavar="PROJECT",
+        help="Generated projects (folders), or @FILE listing them one per line.",
+        show_default=False,
+    ),
+]
+FromFileOption = Annotated[
+    Path | None,
+    typer.Option("--from-file", metavar="FILE", help="A file listing projects, one per line."),
+]
+JobsOption = Annotated[
+    int | None,
+    typer.Option("--jobs", "-j", help="Projects handled at once (default: CPU count, at most 4)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _project_paths(projects: "list[str] | None", from_file: Path | None) -> "list[Path]":
+    from apiseed.errors import ApiseedError
+    from apiseed.project.fleet import read_paths
+
+    paths = read_paths(projects or [], from_file)
+    if not paths and (projects or from_file is not None):
+        raise ApiseedError("the list of projects is empty")
+    return paths
+
+
+def _jobs(jobs: int | None) -> int:
+    from apiseed.errors import ApiseedError
+    from apiseed.project.fleet import default_jobs
+
+    if jobs is not None and jobs < 1:
+        raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
+    return jobs or default_jobs()
+
+
+@app.command()
+def status(
+    projects: ProjectsArgument = None,
+    from_file: FromFileOption = None,
+    jobs: JobsOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show each project's template version, newer release, answers and drift from what they
+    render; exit status 1 when any project is behind or cannot be read."""
+    import json
+
+    from apiseed.console import console, error_console
+    from apiseed.errors import ApiseedError
+    from apiseed.project.fleet import status_table, statuses
+
+    try:
+        found = statuses(_project_paths(projects, from_file) or [Path()], jobs=_jobs(jobs))
+    except ApiseedError as error:
+        raise fail(error) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted; nothing was changed", INTERRUPTED) from None
+    if as_json:
+        print(json.dumps([each.as_json() for each in found], indent=2))
+    else:
+        console().print(status_table(found))
+        for each in found:
+            if each.error:
+                where = "" if str(each.path) in each.error else f"{each.path}: "
+                error_console().print(f"error: {where}{each.error}", markup=False)
+    if not all(each.ok for each in found):
+        raise typer.Exit(code=1)
+
+
+def _update_fleet(
+    paths: "list[Path]",
+    answers: "dict[str, object]",
+    to: str | None,
+    trust: bool,
+    user_defaults: "dict[str, object]",
+    jobs: int | None,
+    as_json: bool,
+) -> None:
+    """Update every project on a branch of its own; a summary table (or JSON) at the end."""
+    import json
+
+    from apiseed.console import console
+    from apiseed.project.fleet import update_all, update_table
+
+    results = update_all(
+        paths or [Path()],
+        answers,
+        jobs=_jobs(jobs),
+        to=to,
+        trust=trust,
+        user_defaults=user_defaults,
+    )
+    if as_json:
+        print(json.dumps([result.as_json() for result in results], indent=2))
+    else:
+        console().print(update_table(results))
+    if any(result.outcome in ("conflicts", "failed") for result in results):
+        raise typer.Exit(code=1)
+
+
 @app.command()
 def update(
-    project: ProjectArgument = Path(),
+    projects: ProjectsArgument = None,
     to: ToOption = None,
     data: DataOption = None,
     data_file: DataFileOption = None,
     trust: TrustOption = False,
+    from_file: FromFileOption = None,
+    branch: Annotated[
+        bool,
+        typer.Option(
+            "--branch",
+            help="Commit each update to a new branch apiseed/update-<version>, leaving the "
+            "checkout alone (implied by several projects).",
+        ),
+    ] = False,
+    jobs: JobsOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """Update PROJECT to a newer template version, changing answers with --data on the way."""
+    """Update PROJECT to a newer template version, changing answers with --data on the way;
+    several projects (or --branch) are updated in parallel, each on a new branch."""
     from apiseed.console import console, interactive
     from apiseed.errors import ApiseedError
     from apiseed.project.answers import parse_data
@@ -163,12 +278,21 @@ def update(
     try:
         answers = parse_data(data or [], data_file)
         user_defaults = load_settings().defaults
+        paths = _project_paths(projects, from_file)
+        listed = from_file is not None or any(name.startswith("@") for name in projects or [])
+        if branch or listed or len(paths) > 1:
+            _update_fleet(paths, answers, to, trust, user_defaults, jobs, as_json)
+            return
+        if as_json:
+            raise ApiseedError("--json goes with --branch or several projects")
+        project = paths[0] if paths else Path()
         with console().status("Updating…") if interactive() else nullcontext():
             result = run_update(project, answers, to=to, trust=trust, user_defaults=user_defaults)
     except ApiseedError as error:
         raise fail(error) from None
     except KeyboardInterrupt:
-        raise fail(f"interrupted; {project} was left as it was", INTERRUPTED) from None
+        where = ", ".join(projects or ["."])
+        raise fail(f"interrupted; {where} was left as it was", INTERRUPTED) from None
     say(f"Updated {result.project} from {result.from_ref} to {result.to_ref}")
     say(f"{len(result.changed)} files changed: review them with git diff, then commit")
     report(result)
@@ -233,6 +357,14 @@ TierOption = Annotated[
 ShardOption = Annotated[
     str | None, typer.Option("--shard", help="Only shard I/N of the selection, e.g. 2/4.")
 ]
+TemplateOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--template",
+        metavar="PATH",
+        help="A Copier template folder declaring its matrix (matrix.yml); default: apiseed's.",
+    ),
+]
 
 
 @app.command()
@@ -245,6 +377,7 @@ def variants(
         int, typer.Option("--shards", help="With --format github: how many shards.")
     ] = 4,
     shard: ShardOption = None,
+    template_path: TemplateOption = None,
 ) -> None:
     """List the template's variants: every combination of its feature answers."""
     import json
@@ -254,7 +387,7 @@ def variants(
     from apiseed.matrix.variants import axes, github_matrix, python_axis
 
     try:
-        template = _template()
+        template = _template(template_path)
         selected = _select(template, tier, None, shard)
         if output == "github":
             print(github_matrix(selected, tier, shards))
@@ -264,12 +397,12 @@ def variants(
             from rich.table import Table
 
             matrix = axes(template)
-            default = python_axis(template).default.label or "default"
-            table = Table("id", *(axis.name for axis in matrix), "python")
+            pythons = len(python_axis(template).choices) > 1
+            table = Table("id", *(axis.name for axis in matrix), *(["python"] if pythons else []))
             for variant in selected:
                 labels = variant.id.split("-")
-                python = labels[len(matrix)] if len(labels) > len(matrix) else default
-                table.add_row(variant.id, *labels[: len(matrix)], python)
+                python = labels[len(matrix) :] or ["default"]
+                table.add_row(variant.id, *labels[: len(matrix)], *(python if pythons else []))
             console().print(table)
             console().print(f"{len(selected)} variants ({tier})")
         else:
@@ -291,6 +424,9 @@ def check(
     junit: Annotated[
         Path | None, typer.Option("--junit", help="Write a JUnit XML report to this file.")
     ] = None,
+    json_report: Annotated[
+        Path | None, typer.Option("--json", help="Write a JSON report to this file.")
+    ] = None,
     keep: Annotated[
         Path | None, typer.Option("--keep", help="Copy failing variants' trees into this folder.")
     ] = None,
@@ -306,6 +442,15 @@ def check(
             "--fuzz", help="Also fuzz each variant's API with schemathesis (every check)."
         ),
     ] = False,
+    template_path: TemplateOption = None,
+    no_accel: Annotated[
+        bool,
+        typer.Option(
+            "--no-accel",
+            envvar="APISEED_NO_ACCEL",
+            help="Run without the accelerators (patches of Jinja and Copier).",
+        ),
+    ] = False,
     cache: Annotated[
         Path | None,
         typer.Option(
@@ -314,18 +459,18 @@ def check(
             "passed before.",
         ),
     ] = None,
-    json_file: Annotated[
-        Path | None, typer.Option("--json", help="Write a JSON report to this file.")
-    ] = None,
 ) -> None:
     """Render variants and check each: residue, files, ruff, deps, mypy, tests, wheel."""
     from apiseed.console import console, error_console
     from apiseed.errors import ApiseedError
+    from apiseed.matrix import accel, extra
+    from apiseed.matrix.declaration import matrix
     from apiseed.matrix.pool import default_jobs
     from apiseed.matrix.report import Display, print_report, write_json, write_junit
 
     try:
-        template = _template()
+        extra.require()
+        template = _template(template_path)
         selected = _select(template, tier, ids, shard)
         if jobs is not None and jobs < 1:
             raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
@@ -337,7 +482,12 @@ def check(
         if cache is not None:
             from apiseed.matrix.cache import ResultCache, toolchain
 
-            results = ResultCache(cache, toolchain(fuzz=fuzz))
+            results = ResultCache(cache, toolchain(template, fuzz=fuzz))
+        if fuzz and matrix(template).fuzz_test is None:
+            raise ApiseedError(f"--fuzz: the matrix of {template} declares no fuzz test")
+        accelerators = {} if fresh else accel.plan(not no_accel)
+        for warning in accel.warnings(accelerators):
+            error_console().print(f"[bold yellow]warning:[/] {warning}", highlight=False)
         with Display(console(), len(selected)) as display:
             if fresh:
                 from apiseed.matrix.fresh import fresh as run
@@ -356,14 +506,15 @@ def check(
                     progress=display,
                     fuzz=fuzz,
                     cache=results,
+                    accelerators=accelerators,
                 )
     except ApiseedError as error:
         raise fail(error) from None
     print_report(console(), report)
     if junit is not None:
         write_junit(report, junit)
-    if json_file is not None:
-        write_json(report, json_file)
+    if json_report is not None:
+        write_json(report, json_report)
     if report.failures:
         error_console().print(f"[bold red]{len(report.failures)} variant(s) failed[/]")
         raise typer.Exit(code=1)
@@ -386,10 +537,12 @@ def impact(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", help="Worker processes (default: CPU count).")
     ] = None,
+    template_path: TemplateOption = None,
 ) -> None:
     """Show which variants a template change alters, and how: files per variant and feature."""
     from apiseed.console import console, interactive
     from apiseed.errors import ApiseedError
+    from apiseed.matrix import accel
     from apiseed.matrix.impact import impact as run_impact
     from apiseed.matrix.pool import default_jobs
 
@@ -398,11 +551,12 @@ def impact(
             raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
         with console().status("Rendering…") if interactive() and not as_json else nullcontext():
             found = run_impact(
-                _template(),
+                _template(template_path),
                 before,
                 after,
                 lambda template: _select(template, tier, ids, None),
                 jobs=jobs or default_jobs(),
+                accelerators=tuple(n for n, state in accel.plan().items() if state == accel.ON),
             )
     except ApiseedError as error:
         raise fail(error) from None
@@ -425,9 +579,15 @@ def _select(template: Path, tier: str, ids: str | None, shard: str | None) -> "S
     return selected if shard is None else select_shard(selected, *parse_shard(shard))
 
 
-def _template() -> Path:
+def _template(given: Path | None) -> Path:
+    """The template folder to enumerate: --template, APISEED_TEMPLATE or apiseed's own."""
+    from apiseed.errors import TemplateNotFoundError
     from apiseed.settings import load_settings
     from apiseed.template import bundled_template
 
+    if given is not None:
+        if not (given / "copier.yml").is_file():
+            raise TemplateNotFoundError(f"--template {given}: no copier.yml in it")
+        return given.resolve()
     settings = load_settings()
     return Path(settings.template) if settings.template else bundled_template()

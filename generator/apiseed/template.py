@@ -12,8 +12,9 @@ import yaml
 from apiseed.errors import TemplateNotFoundError
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
-TEMPLATE_FILES = ("copier.yml", "questions.jinja")
-"""The template's own files beside its ``template/`` folder (see hatch_build.py too)."""
+TEMPLATE_FILES = ("copier.yml", "questions.jinja", "matrix.yml")
+"""The template's own files beside its ``template/`` folder (see hatch_build.py too); only
+``copier.yml`` is required."""
 
 
 def bundled_template() -> Path:
@@ -31,7 +32,8 @@ def working_copy(source: Path, into: Path) -> Path:
     """
     into.mkdir(parents=True, exist_ok=True)
     for name in TEMPLATE_FILES:
-        shutil.copy2(source / name, into / name)
+        if name == "copier.yml" or (source / name).exists():
+            shutil.copy2(source / name, into / name)
     shutil.copytree(
         source / "template",
         into / "template",

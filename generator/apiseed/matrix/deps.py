@@ -1,11 +1,15 @@
 """Does a generated project declare exactly the dependencies its code imports?
 
 The code outside ``tests/`` may import only its ``[project] dependencies``; the tests may also
-import the ``dev`` dependency group. Every declared dependency must be imported, unless it is
-one of the few that are used without an import (a driver named in a URL, a tool run from the
-shell, files served from a package, the libraries behind FastAPI's test client, form parsing
-or e-mail checks), and then only when that use is there. Imports are mapped to distributions
-through the metadata of the environment that runs the check.
+import the ``dev`` dependency group. Every declared dependency must be imported, unless the
+template declares it used without an import (``dependencies:`` in its matrix.yml: a driver
+named in a URL, files served from a package, a library another one loads) and that use is
+there, or declares it a tool run from the shell (dev group only). Imports are mapped to
+distributions through the metadata of the environment that runs the check.
+
+deptry does part of this, but not the tests' imports against the dev group nor unused dev
+dependencies, and as a subprocess it costs about ten times this check's CPU per variant
+(docs/benchmarks.md).
 """
 
 import ast
@@ -18,7 +22,8 @@ from functools import cache
 from importlib.metadata import packages_distributions
 from pathlib import Path
 
-_TOOLS = frozenset({"fastapi-cli", "mypy", "pre-commit", "ruff"})  # run from the shell: dev only
+from apiseed.matrix.declaration import Usage
+
 _NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
@@ -28,17 +33,16 @@ class _Code:
     text: str = ""
 
 
-def _used_without_import(runtime: _Code, tests: _Code) -> dict[str, bool]:
-    """Distributions that are used without being imported, and whether that use is present."""
-    forms = {"fastapi.Form", "fastapi.File", "fastapi.UploadFile"}
+def _used_without_import(
+    runtime: _Code, tests: _Code, usages: Mapping[str, Usage]
+) -> dict[str, bool]:
+    """Distributions declared used without being imported, and whether that use is present."""
+    code, tested = _prefixes(runtime.modules), _prefixes(tests.modules)
     return {
-        # FastAPI checks the contact e-mail of the OpenAPI schema with it (warns without it).
-        "email-validator": "fastapi.FastAPI" in runtime.modules,
-        "httpx2": bool({"fastapi.testclient", "starlette.testclient"} & _prefixes(tests.modules)),
-        "fastapi-offline": '("fastapi_offline", "static")' in runtime.text,
-        "psycopg": "postgresql+psycopg" in runtime.text,
-        "python-multipart": bool(forms & runtime.modules)
-        or "fastapi.security.OAuth2PasswordRequestForm" in runtime.modules,
+        name: bool(set(usage.code) & code)
+        or bool(set(usage.tests) & tested)
+        or any(text in runtime.text for text in usage.text)
+        for name, usage in usages.items()
     }
 
 
@@ -94,7 +98,12 @@ def _third_party(code: _Code, first_party: str) -> dict[str, frozenset[str]]:
     return {top: distributions().get(top, frozenset()) for top in sorted(tops - local)}
 
 
-def check_dependencies(project: Path, package: str) -> list[str]:
+def check_dependencies(
+    project: Path,
+    package: str,
+    tools: Iterable[str] = (),
+    used_without_import: Mapping[str, Usage] | None = None,
+) -> list[str]:
     """The problems found, one line each; an empty list when the declaration matches."""
     config = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
     main = _requirements(config["project"].get("dependencies", []))
@@ -112,11 +121,11 @@ def check_dependencies(project: Path, package: str) -> list[str]:
             problems.append(f"tests import {module!r}, declared in no dependency list")
     runtime_dists = frozenset().union(*_third_party(runtime, package).values())
     test_dists = frozenset().union(*_third_party(tests, package).values())
-    indirect = _used_without_import(runtime, tests)
+    indirect = _used_without_import(runtime, tests, used_without_import or {})
     for name in sorted(main - runtime_dists):
         if not indirect.get(name, False):
             problems.append(f"dependency {name!r} is declared but the code never imports it")
-    for name in sorted(dev - test_dists - runtime_dists - main - _TOOLS):
+    for name in sorted(dev - test_dists - runtime_dists - main - set(tools)):
         if not indirect.get(name, False):
             problems.append(f"dev dependency {name!r} is declared but nothing uses it")
     return problems

@@ -7,14 +7,17 @@ in parallel threads, so a step's CPU time here also counts what the other thread
 used.
 """
 
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from apiseed.matrix.check import Outcome, Progress, Report, in_scratch
+from apiseed.matrix.declaration import matrix
 from apiseed.matrix.steps import (
     package_of,
     python_for,
+    recorded_answers,
     run_tests_in_venv,
     test_environment,
     timed,
@@ -52,11 +55,11 @@ def _install_and_test(run: Run, outcome: Outcome) -> None:
     tree = run.trees / outcome.variant.id
 
     def install_and_test() -> None:
-        import yaml
-
-        answers = yaml.safe_load((tree / ".copier-answers.yml").read_text(encoding="utf-8"))
-        env = test_environment(outcome.variant, package_of(tree), run.postgres_url)
-        python = python_for(str(answers["python_version"]))
+        declared = matrix(run.template)
+        package = package_of(tree, declared)
+        env = test_environment(declared, outcome.variant, package, run.postgres_url)
+        version = recorded_answers(tree).get(declared.python_question or "")
+        python = python_for(str(version)) if version else sys.executable
         venv = run.root / "venvs" / outcome.variant.id
         run_tests_in_venv(tree, python, env, venv, run.root / f"{outcome.variant.id}.log")
 

@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 from apiseed.errors import ApiseedError
 from apiseed.matrix.check import scratch
+from apiseed.matrix.declaration import Matrix, matrix
 from apiseed.matrix.pool import Pool
-from apiseed.matrix.steps import Failure, package_of
+from apiseed.matrix.steps import Failure, recorded_answers
 from apiseed.matrix.trees import ANSWERS_FILE, entries
-from apiseed.matrix.variants import FEATURE_FILES, Variant
+from apiseed.matrix.variants import Variant
 from apiseed.matrix.worker import Run
 
 if TYPE_CHECKING:
@@ -131,9 +132,18 @@ class Impact:
         }
 
 
-def impact(template: Path, before: str, after: str | None, select: Select, *, jobs: int) -> Impact:
+def impact(
+    template: Path,
+    before: str,
+    after: str | None,
+    select: Select,
+    *,
+    jobs: int,
+    accelerators: tuple[str, ...] = (),
+) -> Impact:
     """Render the variants ``select`` picks at the revisions ``before`` and ``after`` (None:
-    the working tree) of the git repository holding ``template``, and compare them."""
+    the working tree) of the git repository holding ``template``, and compare them; the
+    features owning the files are those ``after``'s matrix declares."""
     from apiseed.template import working_copy
 
     started = time.perf_counter()
@@ -152,15 +162,18 @@ def impact(template: Path, before: str, after: str | None, select: Select, *, jo
                 working_copy(template, folder)
             else:
                 _export(repository, revision, prefix, folder)
-            runs[side] = Run(root=root / side, template=folder, postgres_url=None)
+            runs[side] = Run(
+                root=root / side, template=folder, postgres_url=None, accelerators=accelerators
+            )
             runs[side].trees.mkdir()
             chosen[side] = {variant.id: variant for variant in select(folder)}
         failures = _render(root, runs, chosen, jobs)
+        declared = matrix(runs["to"].template)
         variants = {**chosen["from"], **chosen["to"]}
         changes = []
         for variant in variants.values():
             trees = {side: runs[side].trees / variant.id for side in SIDES}
-            change = _compare(variant, trees, failures[variant.id])
+            change = _compare(variant, trees, failures[variant.id], declared)
             if variant.id not in chosen["from"]:
                 change.status = "added"
             elif variant.id not in chosen["to"]:
@@ -189,7 +202,7 @@ def _render(
 
 
 def _compare(
-    variant: Variant, trees: Mapping[str, Path], failed: Mapping[str, Failure]
+    variant: Variant, trees: Mapping[str, Path], failed: Mapping[str, Failure], declared: Matrix
 ) -> VariantChange:
     found = {side: entries(tree) if tree.is_dir() else {} for side, tree in trees.items()}
     before, after = found["from"], found["to"]
@@ -199,7 +212,8 @@ def _compare(
         path: "changed" for path in before.keys() & after.keys() if before[path] != after[path]
     }
     recorded = [trees[side] for side in ("to", "from") if (trees[side] / ANSWERS_FILE).is_file()]
-    owners = _owners(variant, package_of(recorded[0]) if recorded else "", files)
+    answers = {**declared.defaults, **(recorded_answers(recorded[0]) if recorded else {})}
+    owners = _owners(declared, answers, files)
     reasons = {side: f"{f.step}: {f.message}" for side, f in failed.items()}
     return VariantChange(variant, "changed", dict(sorted(files.items())), owners, reasons)
 
@@ -210,13 +224,13 @@ def _render_failed_once(change: VariantChange) -> bool:
     return failed[0] != failed[1]
 
 
-def _owners(variant: Variant, package: str, paths: Iterable[str]) -> dict[str, str]:
-    """The feature owning each path (the most specific of the feature files), else SHARED."""
-    static_dir = variant.answers.get("static_dir", "static")
+def _owners(declared: Matrix, answers: Mapping[str, Any], paths: Iterable[str]) -> dict[str, str]:
+    """The feature owning each path (the most specific of the declared feature files, their
+    ``{question}`` filled in with the project's answers), else SHARED."""
     owned = sorted(
         (
-            (pattern.format(package=package, static_dir=static_dir), feature)
-            for feature, patterns in FEATURE_FILES.items()
+            (pattern.format_map(answers), feature)
+            for feature, patterns in declared.feature_files.items()
             for pattern in patterns
         ),
         key=lambda pair: -len(pair[0]),

@@ -13,12 +13,13 @@ first by a plain ``mypy --cache-fine-grained`` of the first variant, if it passe
 started from a cache with errors reports them as fixed). A server that finds
 errors is not trusted alone: the variant fails only if a plain mypy run in a forked child
 agrees, and its output is what the failure shows; otherwise the server is replaced. A server
-that crashes (dmypy has known bugs; the one these projects met is patched, see
-``_server_class``) is replaced once, then plain mypy decides.
+that crashes is replaced once, then plain mypy decides: dmypy has known bugs, such as a
+``KeyError`` on namespace packages when it starts from a fine-grained cache (mypy issue 20519;
+about once per server start here, 1.5 s, so it is left to the retry). Where there is no
+``fork`` (Windows), plain mypy checks every variant.
 """
 
 import contextlib
-import functools
 import io
 import os
 import pickle
@@ -49,6 +50,9 @@ class MypyServer:
     def check(self, tree: Path, plain: Callable[[Path], CheckResult]) -> CheckResult:
         """mypy's verdict on ``tree``; ``plain(cache_dir)`` runs plain mypy on it."""
         self.server_cpu = 0.0
+        if not hasattr(os, "fork"):  # no server process where there is no fork: plain mypy,
+            self._has_cache()  # from the cache kept by an earlier run if there is one
+            return self._plain(plain)
         if self._process is None and not self._has_cache():
             status, output = self._plain(plain)
             if status != 0:
@@ -182,7 +186,9 @@ class _Daemon:
 
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             options = process_start_options(flags, allow_sources=False)
-        return _server_class()(options, str(self.mirror.parent / "dmypy.status"))
+        from mypy.dmypy_server import Server
+
+        return Server(options, str(self.mirror.parent / "dmypy.status"))
 
     def _sync(self, tree: Path) -> None:
         """Make the mirror hold exactly ``tree``'s files, writing only those that differ.
@@ -208,60 +214,6 @@ class _Daemon:
             self._clock += 1
             stamp = 1_000_000_000 * (1_700_000_000 + self._clock)
             os.utime(target, ns=(stamp, stamp))
-
-
-@functools.cache
-def _server_class() -> Any:
-    """dmypy's ``Server``, without its crash on namespace packages when it starts from a
-    fine-grained cache (mypy issue 20519: ``KeyError: 'tests'``, since a generated project's
-    ``tests`` folders have no ``__init__.py``). Each crash cost a new server, about 1.5 s.
-
-    The fix is the one proposed upstream: follow only the dependencies and ancestors that are
-    in the module graph. mypy ships ``dmypy_server`` compiled, and compiled code calls the
-    compiled method, so the module's own source is loaded as a separate, interpreted module
-    and patched there (its work is in other, still compiled, modules). If that source or the
-    method is not where this mypy version keeps it, the compiled server is used as it is.
-    """
-    import importlib.util
-
-    import mypy.dmypy_server as compiled
-    from mypy.modulefinder import BuildSource
-
-    source = Path(compiled.__file__ or "").with_name("dmypy_server.py")
-    spec = importlib.util.spec_from_file_location("_apiseed_dmypy_server", source)
-    if spec is None or spec.loader is None or not source.is_file():
-        return compiled.Server
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    server: Any = module.Server
-    if not hasattr(server, "find_reachable_changed_modules"):
-        return compiled.Server
-
-    def find_reachable_changed_modules(
-        self: Any, roots: list[Any], graph: Any, seen: set[str], changed_paths: Any
-    ) -> tuple[list[tuple[str, str]], list[Any]]:
-        changed: list[tuple[str, str]] = []
-        new_files: list[Any] = []
-        worklist = roots.copy()
-        seen.update(root.module for root in worklist)
-        while worklist:
-            following = worklist.pop()
-            if following.module not in seen:
-                seen.add(following.module)
-                new_files.append(following)
-            if following.path in changed_paths:
-                changed.append((following.module, following.path))
-            elif following.module in graph:
-                state = graph[following.module]
-                for dependency in state.dependencies + (state.ancestors or []):
-                    if dependency not in seen and dependency in graph:  # the fix: "in graph"
-                        seen.add(dependency)
-                        node = graph[dependency]
-                        worklist.append(BuildSource(node.path, node.id, followed=True))
-        return changed, new_files
-
-    server.find_reachable_changed_modules = find_reachable_changed_modules
-    return server
 
 
 def _close_all_but(keep: set[int]) -> None:

@@ -6,9 +6,10 @@ the ``apiseed`` entry point) is never imported again, and the caller may have th
 
 import os
 import pickle
-import selectors
+import queue
 import subprocess
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -39,6 +40,22 @@ class Pool:
             )
             for _ in range(max(1, jobs))
         ]
+        # One thread per worker reads its replies into one queue: waiting on several pipes at
+        # once, portably (select() takes no pipes on Windows).
+        self._replies: queue.SimpleQueue[tuple[int, tuple[str, Any] | None]] = queue.SimpleQueue()
+        for k, worker in enumerate(self._workers):
+            threading.Thread(target=self._read, args=(k, worker), daemon=True).start()
+
+    def _read(self, k: int, worker: subprocess.Popen[bytes]) -> None:
+        """Put each of worker ``k``'s replies on the queue, then None when it has no more."""
+        assert worker.stdout is not None
+        while True:
+            try:
+                reply = pickle.load(worker.stdout)
+            except (EOFError, OSError, ValueError, pickle.UnpicklingError):
+                self._replies.put((k, None))
+                return
+            self._replies.put((k, reply))
 
     def map(self, name: str, items: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, Any]]:
         """Run task ``name`` on every item; yields ``(index, result)`` as each one finishes.
@@ -53,32 +70,26 @@ class Pool:
             deque((index, items[index]) for index in range(bounds[k], bounds[k + 1]))
             for k in range(count)
         ]
-        selector = selectors.DefaultSelector()
         busy: dict[int, int] = {}
 
         def feed(k: int) -> bool:
-            queue = queues[k] if queues[k] else max(queues, key=len)
-            if not queue:
+            items = queues[k] if queues[k] else max(queues, key=len)
+            if not items:
                 return False
             busy[k] = self._send(
-                self._workers[k], name, queue.popleft() if queue is queues[k] else queue.pop()
+                self._workers[k], name, items.popleft() if items is queues[k] else items.pop()
             )
             return True
 
-        try:
-            for k, worker in enumerate(self._workers):
-                if feed(k):
-                    assert worker.stdout is not None
-                    selector.register(worker.stdout, selectors.EVENT_READ, k)
-            while busy:
-                for key, _ in selector.select():
-                    k = key.data
-                    index = busy.pop(k)
-                    yield index, self._receive(self._workers[k])
-                    if not feed(k):
-                        selector.unregister(key.fileobj)
-        finally:
-            selector.close()
+        for k in range(count):
+            feed(k)
+        while busy:
+            k, reply = self._replies.get()
+            if k not in busy:  # an idle worker's end: it had nothing left to answer
+                continue
+            index = busy.pop(k)
+            yield index, self._unwrap(self._workers[k], reply)
+            feed(k)
 
     def _send(self, worker: subprocess.Popen[bytes], name: str, item: tuple[int, Any]) -> int:
         index, args = item
@@ -87,12 +98,10 @@ class Pool:
         worker.stdin.flush()
         return index
 
-    def _receive(self, worker: subprocess.Popen[bytes]) -> Any:
-        assert worker.stdout is not None
-        try:
-            status, value = pickle.load(worker.stdout)
-        except EOFError:
-            raise WorkerError(f"check worker {worker.pid} exited with {worker.wait()}") from None
+    def _unwrap(self, worker: subprocess.Popen[bytes], reply: tuple[str, Any] | None) -> Any:
+        if reply is None:
+            raise WorkerError(f"check worker {worker.pid} exited with {worker.wait()}")
+        status, value = reply
         if status != "ok":
             raise WorkerError(f"check worker {worker.pid} failed:\n{value}")
         return value
@@ -126,4 +135,7 @@ class Pool:
 
 
 def default_jobs() -> int:
-    return len(os.sched_getaffinity(0))
+    """The CPUs this process may run on (Linux), else the machine's (macOS, Windows)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

@@ -99,6 +99,39 @@ def print_report(console: Console, report: Report) -> None:
     )
 
 
+def write_json(report: Report, path: Path) -> None:
+    """The run as JSON: totals, the accelerators' states, and each variant's verdict and times
+    (of the steps run now), and whether its pass came from the cache (``cached``, and the
+    steps that covers)."""
+    document = {
+        "variants": len(report.outcomes),
+        "passed": len(report.outcomes) - len(report.failures),
+        "failed": len(report.failures),
+        "cached": sum(1 for outcome in report.outcomes if outcome.cached),
+        "wall_seconds": round(report.wall_seconds, 3),
+        "cpu_seconds": round(report.cpu_seconds, 3),
+        "jobs": report.jobs,
+        "accelerators": report.accelerators,
+        "outcomes": [
+            {
+                "id": outcome.variant.id,
+                "features": sorted(outcome.variant.features),
+                "passed": outcome.failure is None,
+                "cached": bool(outcome.cached),
+                "cached_steps": list(outcome.cached),
+                "failure": None
+                if outcome.failure is None
+                else {"step": outcome.failure.step, "message": outcome.failure.message},
+                "wall": outcome.timings.wall,
+                "cpu": outcome.timings.cpu,
+            }
+            for outcome in report.outcomes
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+
+
 def write_junit(report: Report, path: Path) -> None:
     """One test case per variant and step; steps after a failure are reported as skipped,
     steps whose pass came from the cache as passed with the property ``cached``."""
@@ -142,34 +175,3 @@ def write_junit(report: Report, path: Path) -> None:
     root.append(suite)
     path.parent.mkdir(parents=True, exist_ok=True)
     ElementTree.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
-
-
-def write_json(report: Report, path: Path) -> None:
-    """The run for programs: each variant's verdict, whether it came from the cache
-    (``cached``, and the steps it covers), its failure and its seconds per step run now."""
-    outcomes = [
-        {
-            "id": outcome.variant.id,
-            "features": sorted(outcome.variant.features),
-            "passed": outcome.failure is None,
-            "cached": bool(outcome.cached),
-            "cached_steps": list(outcome.cached),
-            "failure": None
-            if outcome.failure is None
-            else {"step": outcome.failure.step, "message": outcome.failure.message},
-            "seconds": {step: round(s, 3) for step, s in outcome.timings.wall.items()},
-        }
-        for outcome in report.outcomes
-    ]
-    summary = {
-        "variants": len(outcomes),
-        "passed": sum(1 for outcome in outcomes if outcome["passed"]),
-        "failed": len(report.failures),
-        "cached": sum(1 for outcome in outcomes if outcome["cached"]),
-        "wall_seconds": round(report.wall_seconds, 3),
-        "cpu_seconds": round(report.cpu_seconds, 3),
-        "jobs": report.jobs,
-        "outcomes": outcomes,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")

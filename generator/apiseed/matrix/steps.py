@@ -2,7 +2,8 @@
 
 Tests run in a child forked from a long-lived worker that has already imported FastAPI,
 Pydantic, SQLAlchemy, pytest and mypy: the child starts warm, and because every variant has the
-same package name, each one gets a fresh process in which its own modules are imported. mypy
+same package name, each one gets a fresh process in which its own modules are imported. Where
+there is no ``fork`` (Windows) the child is a new interpreter: the same checks, slower. mypy
 runs in the worker's mypy server (``apiseed.matrix.mypy``), confirmed by a forked plain run when
 it finds errors.
 """
@@ -16,9 +17,10 @@ import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from apiseed.matrix.variants import FEATURE_FILES, Variant
+from apiseed.matrix.declaration import Matrix
+from apiseed.matrix.variants import Variant
 
 if TYPE_CHECKING:
     from apiseed.matrix.mypy import MypyServer
@@ -27,12 +29,8 @@ STEPS = ("render", "files", "ruff", "lint", "deps", "mypy", "tests", "fuzz", "wh
 FRESH_STEPS = ("render", "files", "tests")  # tests: uv sync, then pytest
 POSTGRES_URL_VARIABLE = "APISEED_POSTGRES_URL"
 STEP_TIMEOUT = 600  # seconds a forked step may take before it is killed
-# The project's schemathesis test: building its strategies alone costs about 0.9 s of CPU, too
-# much for every variant, so the tests step leaves it out and the fuzz step runs only it, with
-# FUZZ_EXAMPLES per operation (a project's own test run uses 5).
-FUZZ_TEST = "tests/test_fuzz.py"
-FUZZ_EXAMPLES = 50
 
+_SCRIPTS = "Scripts" if os.name == "nt" else "bin"  # where a virtual environment's python is
 _RESIDUE = re.compile(r"\{\{|\{%|\{#")
 _SUMMARY = re.compile(r"(FAILED|ERROR) \S")
 _GITHUB_EXPRESSION = re.compile(r"\$\{\{.*?\}\}")  # ${{ ... }} is GitHub Actions syntax
@@ -85,12 +83,19 @@ def timed(timings: Timings, step: str, action: Callable[[], None]) -> Failure | 
     return None
 
 
-def package_of(tree: Path) -> str:
-    """The package name Copier recorded for a rendered project."""
+def recorded_answers(tree: Path) -> dict[str, Any]:
+    """The answers Copier recorded for a rendered project."""
     import yaml
 
-    answers = yaml.safe_load((tree / ".copier-answers.yml").read_text(encoding="utf-8"))
-    return str(answers["package_name"])
+    answers: dict[str, Any] = yaml.safe_load(
+        (tree / ".copier-answers.yml").read_text(encoding="utf-8")
+    )
+    return answers
+
+
+def package_of(tree: Path, declared: Matrix) -> str:
+    """The import package of a rendered project: the answer to the declared question."""
+    return str(recorded_answers(tree)[declared.package])
 
 
 def render(template: Path, tree: Path, variant: Variant) -> None:
@@ -102,8 +107,10 @@ def render(template: Path, tree: Path, variant: Variant) -> None:
         raise StepFailedError("render", first_line(f"{type(error).__name__}: {error}")) from None
 
 
-def check_files(tree: Path, variant: Variant, package: str) -> None:
-    """No Jinja left in names or contents, and files present exactly for the features on."""
+def check_files(tree: Path, variant: Variant, declared: Matrix) -> None:
+    """No Jinja left in names or contents, and files present exactly for the features on
+    (``feature_files`` in the template's matrix.yml, ``{question}`` filled in with the
+    project's recorded answers, or copier.yml's defaults for questions it was not asked)."""
     problems = []
     for path in sorted(tree.rglob("*")):
         relative = path.relative_to(tree).as_posix()
@@ -120,11 +127,11 @@ def check_files(tree: Path, variant: Variant, package: str) -> None:
                 line = _GITHUB_EXPRESSION.sub("", line)
             if _RESIDUE.search(line):
                 problems.append(f"{relative}:{number}: template residue: {line.strip()}")
-    for feature, paths in FEATURE_FILES.items():
+    answers = {**declared.defaults, **recorded_answers(tree)}
+    for feature, paths in declared.feature_files.items():
         on = feature in variant.features
         for pattern in paths:
-            static_dir = variant.answers.get("static_dir", "static")
-            relative = pattern.format(package=package, static_dir=static_dir)
+            relative = pattern.format_map(answers)
             if (tree / relative).exists() != on:
                 state = "missing for feature" if on else "present for feature"
                 problems.append(
@@ -134,10 +141,10 @@ def check_files(tree: Path, variant: Variant, package: str) -> None:
         raise StepFailedError("files", problems[0], "\n".join(problems))
 
 
-def check_dependencies(tree: Path, package: str) -> None:
+def check_dependencies(tree: Path, package: str, declared: Matrix) -> None:
     from apiseed.matrix.deps import check_dependencies as find_problems
 
-    problems = find_problems(tree, package)
+    problems = find_problems(tree, package, declared.tools, declared.used_without_import)
     if problems:
         raise StepFailedError("deps", problems[0], "\n".join(problems))
 
@@ -146,15 +153,16 @@ def run_mypy(tree: Path, server: "MypyServer", log: Path) -> None:
     """mypy as the project configures it, through the worker's mypy server."""
 
     def plain(cache_dir: Path) -> tuple[int, str]:
+        flags = ["--cache-dir", str(cache_dir), "--cache-fine-grained"]
+
         def mypy() -> int:
             from mypy import api
 
-            flags = ["--cache-dir", str(cache_dir), "--cache-fine-grained"]
             stdout, stderr, status = api.run(flags)
             sys.stdout.write(stdout + stderr)
             return status
 
-        status = forked(mypy, cwd=tree, log=log)
+        status = in_child(mypy, ["-m", "mypy", *flags], cwd=tree, log=log)
         return status, log.read_text(encoding="utf-8")
 
     status, output = server.check(tree, plain)
@@ -169,46 +177,35 @@ def run_tests(
     env: Mapping[str, str],
     basetemp: Path,
     log: Path,
-    rewrites: Path | None = None,
     *,
     step: str = "tests",
     args: Sequence[str] = (),
 ) -> None:
-    """The project's own tests, with its own pytest configuration (warnings are errors).
+    """The project's own tests, with its own pytest configuration (warnings are errors)."""
 
-    With ``rewrites``, pytest's assertion rewrites are shared there (``apiseed.matrix.rewrites``).
-    """
+    # The project's own settings and pytest's variables from an outer run stay out.
+    outer = (f"{package.upper()}_", "PYTEST_")
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(outer)} | dict(env)
+    # Warm workers import pytest plugins (anyio) before pytest starts, which pytest reports
+    # as a PytestAssertRewriteWarning; that one category is about the worker, not the project.
+    options = [
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-W",
+        "ignore::pytest.PytestAssertRewriteWarning",
+        f"--basetemp={basetemp}",
+        *args,
+    ]
 
     def pytest_main() -> int:
         import pytest
 
-        if rewrites is not None:
-            from apiseed.matrix.rewrites import share_rewrites
+        os.environ.clear()
+        os.environ.update(environment)
+        return int(pytest.main(options))
 
-            share_rewrites(rewrites)
-
-        # The project's own settings and pytest's variables from an outer run stay out.
-        outer = (f"{package.upper()}_", "PYTEST_")
-        for name in [name for name in os.environ if name.startswith(outer)]:
-            del os.environ[name]
-        os.environ.update(env)
-        # Warm workers import pytest plugins (anyio) before pytest starts, which pytest reports
-        # as a PytestAssertRewriteWarning; that one category is about the worker, not the project.
-        return int(
-            pytest.main(
-                [
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
-                    "-W",
-                    "ignore::pytest.PytestAssertRewriteWarning",
-                    f"--basetemp={basetemp}",
-                    *args,
-                ]
-            )
-        )
-
-    status = forked(pytest_main, cwd=tree, log=log)
+    status = in_child(pytest_main, ["-m", "pytest", *options], cwd=tree, log=log, env=environment)
     if status != 0:
         output = log.read_text(encoding="utf-8")
         # pytest's summary lines ("FAILED tests/x.py::test"), not captured log records
@@ -218,10 +215,15 @@ def run_tests(
         raise StepFailedError(step, message, output)
 
 
-def fuzz_environment(env: Mapping[str, str], package: str) -> dict[str, str]:
-    """The fuzz step runs the project's schemathesis test (``tests/test_fuzz.py``, every check)
-    with ``FUZZ_EXAMPLES`` per operation instead of its own few."""
-    return {**env, f"{package.upper()}_FUZZ_EXAMPLES": str(FUZZ_EXAMPLES)}
+def fuzz_environment(declared: Matrix, env: Mapping[str, str], package: str) -> dict[str, str]:
+    """The fuzz step's environment: the tests' and the template's ``fuzz: environment``."""
+    return {**env, **_fill(declared.fuzz_environment, package, "")}
+
+
+def _fill(variables: Mapping[str, str], package: str, postgres_url: str) -> dict[str, str]:
+    """Variables declared in matrix.yml, with {PACKAGE} and {postgres_url} filled in."""
+    fields = {"PACKAGE": package.upper(), "package": package, "postgres_url": postgres_url}
+    return {name.format_map(fields): value.format_map(fields) for name, value in variables.items()}
 
 
 def python_for(version: str) -> str:
@@ -271,7 +273,10 @@ def run_tests_in_venv(
         del environment[name]
     commands = [
         ("install", [tool("uv"), "sync", "--quiet", "--python", python]),
-        ("tests", [str(venv / "bin" / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"]),
+        (
+            "tests",
+            [str(venv / _SCRIPTS / "python"), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        ),
     ]
     with log.open("w", encoding="utf-8") as output:
         for step, command in commands:
@@ -294,16 +299,20 @@ def run_tests_in_venv(
                 raise StepFailedError(step, message, text)
 
 
-def test_environment(variant: Variant, package: str, postgres_url: str | None) -> dict[str, str]:
-    """Environment for a variant's tests: PostgreSQL variants get the server's URL and each
-    run creates (and drops) its own uniquely named database there."""
-    if variant.answers.get("database") != "postgresql":
-        return {}
-    if not postgres_url:
-        message = f"{POSTGRES_URL_VARIABLE} is not set: PostgreSQL variants test against a server"
-        raise StepFailedError("tests", message)
-    prefix = package.upper()
-    return {f"{prefix}_TEST_DATABASE_URL": postgres_url, f"{prefix}_TEST_DATABASE_REQUIRED": "1"}
+def test_environment(
+    declared: Matrix, variant: Variant, package: str, postgres_url: str | None
+) -> dict[str, str]:
+    """Environment for a variant's tests, as the template declares it (``tests:`` in
+    matrix.yml): variants that need PostgreSQL get the server's URL."""
+    env: dict[str, str] = {}
+    for environment in declared.test_environments:
+        if environment.feature not in variant.features:
+            continue
+        if environment.postgres and not postgres_url:
+            needs = "PostgreSQL variants test against a server"
+            raise StepFailedError("tests", f"{POSTGRES_URL_VARIABLE} is not set: {needs}")
+        env.update(_fill(environment.variables, package, postgres_url or ""))
+    return env
 
 
 def build_wheel(tree: Path, out: Path, package: str) -> None:
@@ -326,6 +335,37 @@ def build_wheel(tree: Path, out: Path, package: str) -> None:
     if not expected or missing:
         message = f"wheel lacks {missing[0]}" if missing else f"no package {package} in src/"
         raise StepFailedError("wheel", message, "\n".join(missing))
+
+
+def in_child(
+    function: Callable[[], int],
+    arguments: Sequence[str],
+    *,
+    cwd: Path,
+    log: Path,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Run ``function`` in a child forked from this warm process, or where there is no fork
+    (Windows) ``python *arguments`` in a new one, which does the same, slower; with stdout and
+    stderr in ``log`` and ``env`` (default: this one's) as its environment. Its exit status."""
+    if hasattr(os, "fork"):
+        return forked(function, cwd=cwd, log=log)
+    import subprocess
+
+    with log.open("w", encoding="utf-8") as output:
+        try:
+            return subprocess.run(
+                [sys.executable, *arguments],
+                cwd=cwd,
+                env=None if env is None else dict(env),
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                timeout=STEP_TIMEOUT,
+                check=False,
+            ).returncode
+        except subprocess.TimeoutExpired:
+            output.write(f"\nkilled after {STEP_TIMEOUT} s\n")
+            return 1
 
 
 def forked(function: Callable[[], int], *, cwd: Path, log: Path) -> int:
@@ -414,7 +454,7 @@ def ruff(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
 
 def lint(trees: Path, ids: Sequence[str]) -> dict[str, StepFailedError]:
     """The files no Python tool reads, each kind linted in one run over all trees:
-    ``Dockerfile`` (hadolint), the GitHub workflow (actionlint and zizmor's offline audits),
+    ``Dockerfile`` (hadolint), the GitHub workflows (actionlint and zizmor's offline audits),
     ``.pre-commit-config.yaml`` (pre-commit) and ``compose.yaml`` (the Compose
     specification's JSON schema). Every finding fails the variant.
 
@@ -545,6 +585,7 @@ def _compose(trees: Path, paths: list[str]) -> Findings:
 _LINTERS: Mapping[str, Callable[[Path, list[str]], Findings]] = {
     "Dockerfile": _hadolint,
     ".github/workflows/ci.yml": _workflows,
+    ".github/workflows/template-update.yml": _workflows,
     ".pre-commit-config.yaml": _pre_commit,
     "compose.yaml": _compose,
 }

@@ -1,15 +1,12 @@
-"""The variant matrix: every combination of the template's feature answers, derived from copier.yml.
+"""The variant matrix: every combination of the values of the axes a template declares.
 
-Choice questions (``auth``, ``database``) contribute every choice copier.yml lists, so a new
-choice joins the matrix by itself; yes/no questions contribute on and off; ``cors_origins`` is
-on (its default origins) or off (no origins); the three docs URLs together are an axis of
-three presets. Every other question keeps its default.
-
-``python_version`` is an axis of its own, outside the product: the full tier checks every
-combination at the default version and the all-on variant at each other version; the pairwise
-tier covers it like any axis; the smoke tier adds the defaults at each other version. A
-variant at another version has the version in its id (``...-static-py313``), and its tests
-run under that interpreter.
+The axes come from the template's ``matrix.yml`` (``apiseed.matrix.declaration``), their choices
+and defaults from its ``copier.yml``. When the template declares a Python version question,
+the version is an axis of its own, outside the product: the full tier checks every combination
+at the default version and the all-on variant at each other version; the pairwise tier covers
+it like any axis; the smoke tier adds the defaults at each other version. A variant at another
+version has the version in its id (``...-static-py313``), and its tests run under that
+interpreter.
 """
 
 import itertools
@@ -19,74 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from apiseed.errors import ApiseedError, UnknownVariantError
-from apiseed.template import Question, questions
+from apiseed.errors import UnknownVariantError
+from apiseed.matrix.declaration import Axis, Choice, matrix
 
 TIERS = ("full", "pairwise", "smoke")
-
-# Files that exist exactly when a feature is on ({package} is the package name, {static_dir}
-# the static files' folder). A variant's
-# features are the names of its yes/no and list axes that are on, plus ``<question>`` and
-# ``<question>:<choice>`` for every choice question answered with something other than "none".
-FEATURE_FILES: Mapping[str, tuple[str, ...]] = {
-    "cors": ("tests/test_cors.py",),
-    "middleware": ("src/{package}/middleware.py", "tests/test_middleware.py"),
-    "background_tasks": ("src/{package}/notifications", "tests/notifications"),
-    "static_files": ("{static_dir}/index.html", "tests/test_static.py"),
-    "auth": ("src/{package}/auth/__init__.py", "tests/auth/test_settings.py", ".env"),
-    "auth:api_key": ("src/{package}/auth/api_key.py", "tests/auth/test_api_key.py"),
-    "auth:jwt": (
-        "src/{package}/auth/passwords.py",
-        "src/{package}/auth/tokens.py",
-        "src/{package}/users/router.py",
-        "tests/auth/test_passwords.py",
-        "tests/auth/test_tokens.py",
-        "tests/items/test_ownership.py",
-    ),
-    "database:postgresql": ("compose.yaml",),
-    "database": (
-        "src/{package}/database.py",
-        "src/{package}/models.py",
-        "src/{package}/items/models.py",
-        "alembic.ini",
-        "migrations/env.py",
-        "migrations/versions",
-        "tests/test_database.py",
-        "tests/test_migrations.py",
-    ),
-}
-
-_DOCS_PRESETS: Mapping[str, Mapping[str, str]] = {
-    "docs_default": {},
-    "docs_custom": {
-        "openapi_url": "/api/openapi.json",
-        "docs_url": "/api/docs",
-        "redoc_url": "/api/redoc",
-    },
-    "docs_off": {"openapi_url": "", "docs_url": "", "redoc_url": ""},
-}
-_CHOICE_AXES = ("auth", "database")
-_CORS = "cors_origins"
-_TOGGLES = {"middleware": "mw", "background_tasks": "bg", "static_files": "static"}
-_PYTHON = "python_version"
-
-
-@dataclass(frozen=True)
-class Choice:
-    """One value of one axis: its label in variant ids, its answers and the features it turns on."""
-
-    label: str
-    answers: Mapping[str, Any]
-    features: frozenset[str] = frozenset()
-
-
-@dataclass(frozen=True)
-class Axis:
-    name: str
-    choices: tuple[Choice, ...]
-    default: Choice  # what the template's own defaults give
-    on: Choice  # the "everything on" value (last choice, feature on, custom docs)
-    off: Choice  # the "everything off" value (first choice, feature off, docs disabled)
 
 
 @dataclass(frozen=True)
@@ -100,66 +33,17 @@ class Variant:
 
 
 def axes(template: Path) -> tuple[Axis, ...]:
-    """The matrix's axes, in id order, read from the template's questions."""
-    found = {question.name: question for question in questions(template)}
-    needed = [*_CHOICE_AXES, _CORS, *_TOGGLES, "openapi_url", "docs_url", "redoc_url"]
-    missing = [name for name in needed if name not in found]
-    if missing:
-        raise ApiseedError(f"copier.yml in {template} lacks the question(s) {', '.join(missing)}")
-    cors = Choice("cors", {_CORS: found[_CORS].default}, frozenset({"cors"}))
-    nocors = Choice("nocors", {_CORS: []})
-    docs = tuple(
-        Choice(label, preset, frozenset() if label == "docs_off" else frozenset({"docs"}))
-        for label, preset in _DOCS_PRESETS.items()
-    )
-    middleware, background_tasks, static_files = (
-        _toggle_axis(found[name], label) for name, label in _TOGGLES.items()
-    )
-    return (
-        *(_choice_axis(found[name]) for name in _CHOICE_AXES),
-        Axis("cors", (cors, nocors), cors if found[_CORS].default else nocors, cors, nocors),
-        middleware,
-        background_tasks,
-        Axis("docs", docs, docs[0], docs[1], docs[2]),
-        static_files,
-    )
+    """The matrix's axes, in id order."""
+    return matrix(template).axes
 
 
 def python_axis(template: Path) -> Axis:
-    """The Python versions copier.yml offers; the default's label is empty (not in ids)."""
-    question = next((q for q in questions(template) if q.name == _PYTHON), None)
-    if question is None:
-        raise ApiseedError(f"copier.yml in {template} lacks the question {_PYTHON}")
-    choices = tuple(
-        Choice(
-            "" if version == question.default else "py" + version.replace(".", ""),
-            {} if version == question.default else {_PYTHON: version},
-        )
-        for version in question.choices
-    )
-    default = choices[question.choices.index(question.default)]
-    return Axis(_PYTHON, choices, default, default, default)
-
-
-def _choice_axis(question: Question) -> Axis:
-    choices = tuple(
-        Choice(
-            value,
-            {question.name: value},
-            frozenset()
-            if value == "none"
-            else frozenset({question.name, f"{question.name}:{value}"}),
-        )
-        for value in question.choices
-    )
-    default = next(choice for choice in choices if choice.label == question.default)
-    return Axis(question.name, choices, default, choices[-1], choices[0])
-
-
-def _toggle_axis(question: Question, label: str) -> Axis:
-    on = Choice(label, {question.name: True}, frozenset({question.name}))
-    off = Choice(f"no{label}", {question.name: False})
-    return Axis(question.name, (on, off), on if question.default else off, on, off)
+    """The Python versions the template offers (only the default when it asks for none)."""
+    declared = matrix(template).python
+    if declared is not None:
+        return declared
+    default = Choice("", {})
+    return Axis("python", (default,), default, default, default)
 
 
 def variant(picks: Iterable[Choice]) -> Variant:
@@ -256,9 +140,11 @@ def by_ids(template: Path, ids: Iterable[str]) -> tuple[Variant, ...]:
     for name in dict.fromkeys(wanted):
         base = known.get(_without_python(template, name))
         if base is None:
+            example = next(iter(known))
+            other = f" (at another Python version: {example}-{next(iter(pythons))})"
             raise UnknownVariantError(
-                f"unknown variant id {name!r}; ids look like {next(iter(known))!r}"
-                f" (at another Python version: {next(iter(known))}-{next(iter(pythons))})"
+                f"unknown variant id {name!r}; ids look like {example!r}"
+                + (other if pythons else "")
             )
         python = pythons.get(name.rpartition("-")[2]) if name != base.id else None
         answers = {**base.answers, **(python.answers if python else {})}
