@@ -5,6 +5,7 @@ The reports are built from outcomes made here, so these tests take milliseconds;
 """
 
 import io
+import json
 import re
 from pathlib import Path
 from xml.etree import ElementTree
@@ -12,7 +13,7 @@ from xml.etree import ElementTree
 from rich.console import Console
 
 from apiseed.matrix.check import Outcome, Report
-from apiseed.matrix.report import Display, print_report, write_junit
+from apiseed.matrix.report import Display, print_report, write_json, write_junit
 from apiseed.matrix.steps import STEPS, Failure, Timings
 from apiseed.matrix.variants import Variant
 
@@ -163,3 +164,63 @@ def test_the_timings_are_medians_per_variant_and_totals_per_step() -> None:
     assert rows["ruff"] == ["2.000", "1.500", "3.0"]
     assert rows["wheel"] == ["1.000", "0.500", "0.5"]
     assert list(rows) == list(STEPS)
+
+
+CACHED_STEPS = ("ruff", "lint", "deps", "mypy", "tests", "wheel")
+CACHED = Outcome(
+    Variant("from-cache", {}, frozenset({"cors"})),
+    timings(("render", "files"), 0.5, 0.25),
+    cached=CACHED_STEPS,
+)
+WITH_CACHED = Report([CACHED, FAILED], wall_seconds=4.0, cpu_seconds=3.0, jobs=2)
+
+
+def test_junit_passes_the_steps_a_cached_verdict_covers_marked_cached(tmp_path: Path) -> None:
+    suite = junit(WITH_CACHED, tmp_path)
+
+    marked = {
+        (case.get("classname"), case.get("name"))
+        for case in suite.iter("testcase")
+        if case.find("properties/property[@name='cached'][@value='true']") is not None
+    }
+    assert marked == {("from-cache", step) for step in CACHED_STEPS}
+    assert cases(suite, "failure") == {("fails", "ruff")}
+    assert cases(suite, "skipped") == {("fails", step) for step in CACHED_STEPS[1:]}
+    times = {(case.get("classname"), case.get("name")): case.get("time") for case in suite}
+    assert (times["from-cache", "render"], times["from-cache", "tests"]) == ("0.500", "0.000")
+
+
+def test_the_json_report_says_which_verdicts_came_from_the_cache(tmp_path: Path) -> None:
+    path = tmp_path / "out" / "report.json"
+
+    write_json(WITH_CACHED, path)
+
+    found = json.loads(path.read_text(encoding="utf-8"))
+    assert {key: found[key] for key in ("variants", "passed", "failed", "cached", "jobs")} == {
+        "variants": 2,
+        "passed": 1,
+        "failed": 1,
+        "cached": 1,
+        "jobs": 2,
+    }
+    assert found["outcomes"][0] == {
+        "id": "from-cache",
+        "features": ["cors"],
+        "passed": True,
+        "cached": True,
+        "cached_steps": list(CACHED_STEPS),
+        "failure": None,
+        "wall": {"render": 0.5, "files": 0.5},
+        "cpu": {"render": 0.25, "files": 0.25},
+    }
+    assert found["outcomes"][1]["cached"] is False
+    assert found["outcomes"][1]["failure"] == {
+        "step": "ruff",
+        "message": "main.py:1: F821 \x1b[1mundefined\x1b[0m",
+    }
+
+
+def test_the_totals_count_the_verdicts_from_the_cache() -> None:
+    assert "2 variant(s): 1 passed (1 from the cache), 1 failed in 4.0 s wall" in report_text(
+        WITH_CACHED
+    )

@@ -6,6 +6,7 @@ its ``apiseed`` command lines are run or checked against the CLI.
 """
 
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -134,3 +135,26 @@ def test_jobs_may_only_read_and_keep_no_credentials() -> None:
         assert checkouts, name
         for step in checkouts:
             assert step["with"]["persist-credentials"] is False, name
+
+
+def test_check_job_keeps_its_verdict_cache_between_runs() -> None:
+    """Restored before `apiseed check --cache`, saved after it even when a variant failed, by
+    actions pinned to a commit."""
+    job = workflow()["jobs"]["check"]
+    steps = job["steps"]
+    (check_at,) = [i for i, step in enumerate(steps) if "apiseed check" in step.get("run", "")]
+    restore, save = steps[check_at - 1], steps[check_at + 1]
+    folder = job["env"]["CHECK_CACHE"]
+
+    args = apiseed_args(steps[check_at]["run"], {"TIER": "full", "SHARD": "1/4", **job["env"]})
+    command = typer.main.get_command(app).commands["check"]  # type: ignore[attr-defined]
+    assert command.make_context("check", args[1:]).params["cache"] == Path(folder)
+    for step, action in ((restore, "actions/cache/restore@"), (save, "actions/cache/save@")):
+        name, _, pin = step["uses"].partition("@")
+        assert name + "@" == action
+        assert re.fullmatch("[0-9a-f]{40}", pin), step["uses"]
+        assert step["with"]["path"] == "${{ env.CHECK_CACHE }}"
+    assert save["if"] == "always()"
+    assert save["with"]["key"] == restore["with"]["key"]
+    assert save["with"]["key"].startswith(restore["with"]["restore-keys"])
+    assert "--cache" not in (REPO / ".ci" / "run").read_text(encoding="utf-8")

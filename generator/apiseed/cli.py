@@ -451,6 +451,14 @@ def check(
             help="Run without the accelerators (patches of Jinja and Copier).",
         ),
     ] = False,
+    cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--cache",
+            help="Keep passing verdicts in this folder; skip variants whose tree and toolchain "
+            "passed before.",
+        ),
+    ] = None,
 ) -> None:
     """Render variants and check each: residue, files, ruff, deps, mypy, tests, wheel."""
     from apiseed.console import console, error_console
@@ -468,6 +476,13 @@ def check(
             raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
         if fresh and fuzz:
             raise ApiseedError("--fuzz goes with the shared-environment check, not --fresh")
+        if fresh and cache is not None:
+            raise ApiseedError("--cache goes with the shared-environment check, not --fresh")
+        results = None
+        if cache is not None:
+            from apiseed.matrix.cache import ResultCache, toolchain
+
+            results = ResultCache(cache, toolchain(template, fuzz=fuzz))
         if fuzz and matrix(template).fuzz_test is None:
             raise ApiseedError(f"--fuzz: the matrix of {template} declares no fuzz test")
         accelerators = {} if fresh else accel.plan(not no_accel)
@@ -490,6 +505,7 @@ def check(
                     keep=keep,
                     progress=display,
                     fuzz=fuzz,
+                    cache=results,
                     accelerators=accelerators,
                 )
     except ApiseedError as error:
@@ -502,6 +518,56 @@ def check(
     if report.failures:
         error_console().print(f"[bold red]{len(report.failures)} variant(s) failed[/]")
         raise typer.Exit(code=1)
+
+
+@app.command()
+def impact(
+    before: Annotated[
+        str, typer.Option("--from", metavar="REF", help="The template's revision before.")
+    ],
+    after: Annotated[
+        str | None,
+        typer.Option("--to", metavar="REF", help="The revision after; default: the working tree."),
+    ] = None,
+    tier: TierOption = "full",
+    ids: Annotated[
+        str | None, typer.Option("--ids", help="Comma-separated variant ids instead of a tier.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    jobs: Annotated[
+        int | None, typer.Option("--jobs", "-j", help="Worker processes (default: CPU count).")
+    ] = None,
+    template_path: TemplateOption = None,
+) -> None:
+    """Show which variants a template change alters, and how: files per variant and feature."""
+    from apiseed.console import console, interactive
+    from apiseed.errors import ApiseedError
+    from apiseed.matrix import accel
+    from apiseed.matrix.impact import impact as run_impact
+    from apiseed.matrix.pool import default_jobs
+
+    try:
+        if jobs is not None and jobs < 1:
+            raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
+        with console().status("Rendering…") if interactive() and not as_json else nullcontext():
+            found = run_impact(
+                _template(template_path),
+                before,
+                after,
+                lambda template: _select(template, tier, ids, None),
+                jobs=jobs or default_jobs(),
+                accelerators=tuple(n for n, state in accel.plan().items() if state == accel.ON),
+            )
+    except ApiseedError as error:
+        raise fail(error) from None
+    if as_json:
+        import json
+
+        print(json.dumps(found.as_json(), indent=2))
+    else:
+        from apiseed.matrix.impact import print_impact
+
+        print_impact(console(), found)
 
 
 def _select(template: Path, tier: str, ids: str | None, shard: str | None) -> "Sequence[Variant]":

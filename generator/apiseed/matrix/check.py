@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from apiseed.matrix import accel, extra
 from apiseed.matrix.pool import Pool
@@ -32,12 +33,16 @@ from apiseed.matrix.steps import (
 from apiseed.matrix.variants import Variant
 from apiseed.matrix.worker import Run
 
+if TYPE_CHECKING:
+    from apiseed.matrix.cache import ResultCache
+
 
 @dataclass
 class Outcome:
     variant: Variant
     timings: Timings = field(default_factory=Timings)
     failure: Failure | None = None
+    cached: tuple[str, ...] = ()  # the steps whose pass was taken from the cache
 
 
 @dataclass
@@ -81,10 +86,12 @@ def check(
     keep: Path | None = None,
     progress: Progress | None = None,
     fuzz: bool = False,
+    cache: "ResultCache | None" = None,
     accelerators: dict[str, str] | None = None,
 ) -> Report:
     """Check ``variants`` of the template at ``template`` (its files as they are on disk);
-    with ``fuzz``, also fuzz each variant's API (``_steps.run_fuzz``). ``accelerators`` is
+    with ``fuzz``, also fuzz each variant's API (``_steps.run_fuzz``); with ``cache``, only
+    the variants whose rendered tree has no passing verdict there yet. ``accelerators`` is
     ``apiseed.matrix.accel.plan()``'s answer, asked here when not given."""
     states = accel.plan() if accelerators is None else accelerators
 
@@ -92,12 +99,16 @@ def check(
         with Pool(jobs, cwd=run.root) as pool:
             _phase(pool, "render", run, outcomes, report)
             survivors = [outcome for outcome in outcomes if outcome.failure is None]
+            if cache is not None:
+                survivors = cache.skip_known(run.trees, survivors)
             report("ruff", 0, 1)
             _all_trees(run, survivors, "ruff", ruff)
             report("ruff", 1, 1)
             _all_trees(run, [o for o in survivors if o.failure is None], "lint", lint)
             _phase(pool, "verify", run, [o for o in survivors if o.failure is None], report)
         _save_mypy_seed(run)
+        if cache is not None:
+            cache.record(survivors)
 
     on = tuple(name for name, state in states.items() if state == accel.ON)
     report = in_scratch("apiseed-check-", template, variants, steps, jobs, keep, progress, fuzz, on)

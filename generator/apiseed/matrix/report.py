@@ -1,4 +1,5 @@
-"""Showing a check: progress while it runs, then failures and timings, and a JUnit file."""
+"""Showing a check: progress while it runs, then failures and timings, a JUnit file and a
+JSON file."""
 
 import json
 import re
@@ -88,18 +89,25 @@ def print_report(console: Console, report: Report) -> None:
         timings.add_row(step, f"{median:.3f}", f"{cpu[step]:.3f}", f"{totals[step]:.1f}")
     console.print(timings)
     passed = len(report.outcomes) - len(report.failures)
+    cached = sum(1 for outcome in report.outcomes if outcome.cached)
+    from_cache = f" ({cached} from the cache)" if cached else ""
     console.print(
-        f"{len(report.outcomes)} variant(s): {passed} passed, {len(report.failures)} failed "
+        f"{len(report.outcomes)} variant(s): {passed} passed{from_cache}, "
+        f"{len(report.failures)} failed "
         f"in {report.wall_seconds:.1f} s wall, {report.cpu_seconds:.1f} s CPU, "
         f"{report.jobs} job(s)"
     )
 
 
 def write_json(report: Report, path: Path) -> None:
-    """The run as JSON: totals, the accelerators' states, and each variant's verdict and times."""
+    """The run as JSON: totals, the accelerators' states, and each variant's verdict and times
+    (of the steps run now), and whether its pass came from the cache (``cached``, and the
+    steps that covers)."""
     document = {
         "variants": len(report.outcomes),
+        "passed": len(report.outcomes) - len(report.failures),
         "failed": len(report.failures),
+        "cached": sum(1 for outcome in report.outcomes if outcome.cached),
         "wall_seconds": round(report.wall_seconds, 3),
         "cpu_seconds": round(report.cpu_seconds, 3),
         "jobs": report.jobs,
@@ -107,6 +115,10 @@ def write_json(report: Report, path: Path) -> None:
         "outcomes": [
             {
                 "id": outcome.variant.id,
+                "features": sorted(outcome.variant.features),
+                "passed": outcome.failure is None,
+                "cached": bool(outcome.cached),
+                "cached_steps": list(outcome.cached),
                 "failure": None
                 if outcome.failure is None
                 else {"step": outcome.failure.step, "message": outcome.failure.message},
@@ -121,7 +133,8 @@ def write_json(report: Report, path: Path) -> None:
 
 
 def write_junit(report: Report, path: Path) -> None:
-    """One test case per variant and step; steps after a failure are reported as skipped."""
+    """One test case per variant and step; steps after a failure are reported as skipped,
+    steps whose pass came from the cache as passed with the property ``cached``."""
     failures = len(report.failures)
     suite = ElementTree.Element(
         "testsuite",
@@ -133,6 +146,7 @@ def write_junit(report: Report, path: Path) -> None:
         time=f"{report.wall_seconds:.3f}",
     )
     steps = list(report.steps())
+    steps.extend(dict.fromkeys(s for o in report.outcomes for s in o.cached if s not in steps))
     cases = skipped = 0
     for outcome in report.outcomes:
         for step in steps:
@@ -149,6 +163,9 @@ def write_junit(report: Report, path: Path) -> None:
                 message = _NOT_XML.sub("", failure.message)
                 node = ElementTree.SubElement(case, "failure", message=message)
                 node.text = _NOT_XML.sub("", failure.detail)
+            elif step in outcome.cached:
+                properties = ElementTree.SubElement(case, "properties")
+                ElementTree.SubElement(properties, "property", name="cached", value="true")
             elif step not in outcome.timings.wall:
                 ElementTree.SubElement(case, "skipped", message="an earlier step failed")
                 skipped += 1

