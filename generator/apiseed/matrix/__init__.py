@@ -1,1 +1,1 @@
-"""What template maintainers run across every variant: variants, check."""
+"""What template maintainers run across every variant: variants, check, impact."""

@@ -1,1 +1,1 @@
-"""What users run on one project: new, update, diff."""
+"""What users run on their projects: new, update, diff, and status and update for a fleet."""
