@@ -177,7 +177,7 @@ COMPOSE = "template/{% if database == 'postgresql' %}compose.yaml{% endif %}.jin
             "RUN cd /tmp\n",
             "",
             FEW[0],
-            "Dockerfile:42: DL3003 Use WORKDIR",
+            "Dockerfile:44: DL3003 Use WORKDIR",
         ),
         (
             "template/.github/workflows/ci.yml.jinja",
