@@ -2,6 +2,7 @@
 exactly the variants it breaks, and the whole matrix passes (the ``matrix`` tests)."""
 
 import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from xml.etree import ElementTree
@@ -49,6 +50,7 @@ def failures(report: Report) -> dict[str, tuple[str, str]]:
 def broken_template(tmp_path: Path, path: str, change: str, old: str = "") -> Path:
     """A copy of the template with ``old`` replaced by ``change`` (appended if no ``old``)."""
     template = working_copy(REPO, tmp_path / "template")
+    shutil.copytree(REPO / "checks", template / "checks")  # the client check's test
     target = template / path
     text = target.read_text(encoding="utf-8")
     assert not old or old in text
@@ -81,18 +83,19 @@ def test_the_smoke_tier_passes() -> None:
         ]
 
 
-def test_the_pairwise_tier_passes_fuzzing() -> None:
+def test_the_pairwise_tier_passes_fuzzing_and_the_client_check() -> None:
     """schemathesis, every check, against SQLite and PostgreSQL variants: no server error, no
-    response the schema does not describe, no valid request refused."""
+    response the schema does not describe, no valid request refused; and a client generated
+    from each variant's schema gets every response it declares, and no other."""
     needs_postgres()
     variants = pairwise(REPO)
 
-    report = check(REPO, variants, jobs=2, fuzz=True)
+    report = check(REPO, variants, jobs=2, fuzz=True, client=True)
 
     assert failures(report) == {}
     assert {"sqlite", "postgresql"} <= {v.answers["database"] for v in variants}
     for outcome in report.outcomes:
-        assert "fuzz" in outcome.timings.wall
+        assert {"fuzz", "client"} <= set(outcome.timings.wall)
 
 
 def test_a_server_error_is_found_by_fuzzing(tmp_path: Path) -> None:
@@ -105,6 +108,51 @@ def test_a_server_error_is_found_by_fuzzing(tmp_path: Path) -> None:
     step, message = failures(report)[FEW[3]]
     assert step == "fuzz"
     assert "test_fuzz.py" in message
+
+
+ROUTER = "template/src/{{ package_name }}/items/router.py.jinja"
+LIST_ITEMS = "    return service.search(pagination.q, pagination.skip, pagination.limit)"
+
+
+def test_a_status_the_schema_does_not_declare_fails_the_client_check(tmp_path: Path) -> None:
+    conflict = '    if pagination.q == "widget":\n        raise HTTPException(409, "busy")\n'
+    template = broken_template(tmp_path, ROUTER, conflict + LIST_ITEMS, LIST_ITEMS)
+    router = template / ROUTER
+    text = router.read_text(encoding="utf-8")
+    router.write_text(text.replace("APIRouter,", "APIRouter, HTTPException,", 1), "utf-8")
+
+    report = check(template, by_ids(REPO, FEW[3:]), jobs=1, client=True)
+
+    step, message = failures(report)[FEW[3]]
+    assert step == "client"
+    assert "test_openapi_client.py" in message
+    detail = next(o.failure for o in report.outcomes if o.failure is not None).detail
+    assert "UnexpectedStatus" in detail
+
+
+def test_a_declared_status_no_request_gets_fails_the_client_check(tmp_path: Path) -> None:
+    """The schema promises exactly what the service does: a 404 on listing never comes."""
+    listed = '@router.get("", responses=error_responses(404))'
+    template = broken_template(tmp_path, ROUTER, listed, '@router.get("")')
+
+    report = check(template, by_ids(REPO, FEW[3:]), jobs=1, client=True)
+
+    step, _ = failures(report)[FEW[3]]
+    assert step == "client"
+    detail = next(o.failure for o in report.outcomes if o.failure is not None).detail
+    assert "('list_items', 404)" in detail
+
+
+def test_the_client_check_needs_a_declared_test(tmp_path: Path) -> None:
+    greeter = REPO / "tests" / "templates" / "greeter"
+
+    result = CliRunner().invoke(app, ["check", "--client", "--template", str(greeter)])
+    fresh = CliRunner().invoke(app, ["check", "--client", "--fresh", "--ids", FEW[3]])
+
+    assert result.exit_code == 1
+    assert result.output.strip().endswith("declares no client test")
+    assert fresh.exit_code == 1
+    assert "--client goes with the shared-environment check, not --fresh" in fresh.output
 
 
 def test_the_checks_renders_are_copiers(tmp_path: Path) -> None:
@@ -328,7 +376,7 @@ def test_cli_exit_code_junit_and_kept_trees(tmp_path: Path) -> None:
         for case in suite.iter("testcase")
         if case.find("skipped") is not None
     }
-    after_ruff = ("lint", "deps", "mypy", "tests", "wheel")  # fuzz runs only with --fuzz
+    after_ruff = ("lint", "deps", "mypy", "tests", "wheel")  # no --fuzz, no --client
     assert skipped == {(v, step) for v in WITH_MIDDLEWARE for step in after_ruff}
     assert suite.get("skipped") == str(len(skipped))
     assert int(suite.get("tests", "0")) == len(FEW) * 8  # render, files, ruff, lint, deps, ...

@@ -30,7 +30,7 @@ OLD = "v0.0.9"
 NEW = "v99.0.0"
 OLD_LINE = f"Template release {OLD}."
 NEW_LINE = f"Template release {NEW}."
-SOURCES = ("generator", "pyproject.toml", "README.md", "hatch_build.py")
+SOURCES = ("generator", "checks", "pyproject.toml", "README.md", "hatch_build.py")
 
 
 def run(cwd: Path, *args: str, env: dict[str, str] | None = None) -> str:
@@ -212,6 +212,17 @@ def test_the_installed_apiseed_is_the_wheel(installed: Installed, tmp_path: Path
         tmp_path, str(installed.bin / "python"), "-c", "import apiseed; print(apiseed.__file__)"
     )
     assert where.startswith(str(installed.bin.parent))
+    # The template ships with what `apiseed check --client` runs.
+    client_test = run(
+        tmp_path,
+        str(installed.bin / "python"),
+        "-c",
+        "from apiseed.template import bundled_template\n"
+        "from apiseed.matrix.declaration import client_test\n"
+        "print(client_test(bundled_template()))",
+    )
+    assert client_test.startswith(str(installed.bin.parent))
+    assert client_test.strip().endswith("_template/checks/test_openapi_client.py")
 
 
 def test_generate_toggle_and_update_across_releases_offline(

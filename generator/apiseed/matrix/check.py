@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from apiseed.matrix import accel, extra
+from apiseed.matrix.declaration import client_test
 from apiseed.matrix.pool import Pool
 from apiseed.matrix.steps import (
     POSTGRES_URL_VARIABLE,
@@ -86,11 +87,13 @@ def check(
     keep: Path | None = None,
     progress: Progress | None = None,
     fuzz: bool = False,
+    client: bool = False,
     cache: "ResultCache | None" = None,
     accelerators: dict[str, str] | None = None,
 ) -> Report:
     """Check ``variants`` of the template at ``template`` (its files as they are on disk);
-    with ``fuzz``, also fuzz each variant's API (``_steps.run_fuzz``); with ``cache``, only
+    with ``fuzz``, also fuzz each variant's API; with ``client``, also drive it through a
+    generated client (the test ``client:`` names in matrix.yml); with ``cache``, only
     the variants whose rendered tree has no passing verdict there yet. ``accelerators`` is
     ``apiseed.matrix.accel.plan()``'s answer, asked here when not given."""
     states = accel.plan() if accelerators is None else accelerators
@@ -111,7 +114,10 @@ def check(
             cache.record(survivors)
 
     on = tuple(name for name, state in states.items() if state == accel.ON)
-    report = in_scratch("apiseed-check-", template, variants, steps, jobs, keep, progress, fuzz, on)
+    client_file = client_test(template) if client else None
+    report = in_scratch(
+        "apiseed-check-", template, variants, steps, jobs, keep, progress, fuzz, on, client_file
+    )
     report.accelerators = states
     return report
 
@@ -126,6 +132,7 @@ def in_scratch(
     progress: Progress | None,
     fuzz: bool = False,
     accelerators: tuple[str, ...] = (),
+    client: Path | None = None,
 ) -> Report:
     """Run ``steps`` over the variants in a scratch folder, timed, keeping failed trees."""
     from apiseed.template import working_copy
@@ -142,6 +149,7 @@ def in_scratch(
             postgres_url=os.environ.get(POSTGRES_URL_VARIABLE) or None,
             mypy_seed=mypy_seed(template),
             fuzz=fuzz,
+            client=client,
             accelerators=accelerators,
         )
         run.trees.mkdir()

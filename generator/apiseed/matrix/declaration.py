@@ -71,6 +71,8 @@ class Matrix:
     test_environments: tuple[Environment, ...] = ()
     fuzz_test: str | None = None
     fuzz_environment: Mapping[str, str] = field(default_factory=dict)
+    client_test: str | None = None  # relative to the template's root
+    client_into: str = "tests"  # the folder of each variant it is copied into
 
 
 @cache
@@ -89,6 +91,19 @@ def matrix(template: Path) -> Matrix:
     except (yaml.YAMLError, TypeError, AttributeError, ValueError) as error:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise ApiseedError(f"{path} is not a valid matrix declaration: {reason}") from None
+
+
+def client_test(template: Path) -> Path:
+    """The client check's test file (``client: test:`` in matrix.yml) of ``template``."""
+    declared = matrix(template).client_test
+    if declared is None:
+        raise ApiseedError(f"--client: the matrix of {template} declares no client test")
+    path = template / declared
+    if not path.is_file():
+        raise ApiseedError(
+            f"--client: {template / MATRIX_FILE} names {declared}, which is not a file"
+        )
+    return path
 
 
 def _parse(spec: dict[str, Any], asked: tuple[Question, ...]) -> Matrix:
@@ -125,6 +140,7 @@ def _parse(spec: dict[str, Any], asked: tuple[Question, ...]) -> Matrix:
         postgres = tests["postgres"]
         environments.append(Environment(dict(postgres["environment"]), postgres["feature"], True))
     fuzz = spec.get("fuzz") or {}
+    client = spec.get("client") or {}
     return Matrix(
         axes=axes,
         python=python,
@@ -140,6 +156,8 @@ def _parse(spec: dict[str, Any], asked: tuple[Question, ...]) -> Matrix:
         test_environments=tuple(environments),
         fuzz_test=fuzz.get("test"),
         fuzz_environment=dict(fuzz.get("environment", {})),
+        client_test=client.get("test"),
+        client_into=client.get("into", "tests"),
     )
 
 

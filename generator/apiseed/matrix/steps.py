@@ -25,7 +25,7 @@ from apiseed.matrix.variants import Variant
 if TYPE_CHECKING:
     from apiseed.matrix.mypy import MypyServer
 
-STEPS = ("render", "files", "ruff", "lint", "deps", "mypy", "tests", "fuzz", "wheel")
+STEPS = ("render", "files", "ruff", "lint", "deps", "mypy", "tests", "fuzz", "client", "wheel")
 FRESH_STEPS = ("render", "files", "tests")  # tests: uv sync, then pytest
 POSTGRES_URL_VARIABLE = "APISEED_POSTGRES_URL"
 STEP_TIMEOUT = 600  # seconds a forked step may take before it is killed

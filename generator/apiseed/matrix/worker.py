@@ -86,6 +86,7 @@ class Run:
     postgres_url: str | None
     mypy_seed: Path | None = None  # a fine-grained mypy cache from an earlier run
     fuzz: bool = False  # add the fuzz step after the tests
+    client: Path | None = None  # the client check's test (--client), copied into each tree
     accelerators: tuple[str, ...] = ()  # the ones to apply (``apiseed.matrix.accel``)
 
     @property
@@ -136,6 +137,21 @@ def verify(run: Run, variant: Variant) -> Result:
     ]
     if run.fuzz and declared.fuzz_test:
         plan.append(("fuzz", tests("fuzz", declared.fuzz_test)))
+    if run.client is not None:
+        client = run.client
+
+        def drive_client() -> None:
+            # In apiseed's own environment at any Python version: openapi-python-client needs
+            # 3.11, and the schema and the answers are the same under each interpreter.
+            test = Path(declared.client_into) / client.name
+            shutil.copy2(client, tree / test)
+            env = steps.test_environment(declared, variant, package, run.postgres_url)
+            log = work / "client.log"
+            steps.run_tests(
+                tree, package, env, work / "client", log, step="client", args=[str(test)]
+            )
+
+        plan.append(("client", drive_client))
     plan.append(("wheel", lambda: steps.build_wheel(tree, work / "dist", package)))
     timings = Timings()
     for step, action in plan:
