@@ -149,6 +149,30 @@ def test_data_file_that_cannot_be_read_is_a_one_line_error(
     assert not (tmp_path / "svc").exists()
 
 
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("", "Invalid format: Input should be a valid dictionary"),
+        ("defaults: [auth]\n", "Invalid format: defaults: Input should be a valid dictionary"),
+        ("defaults: {auth: [\n", "Invalid YAML data"),
+    ],
+    ids=["empty", "defaults not a mapping", "not YAML"],
+)
+def test_a_broken_copier_settings_file_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str, reason: str
+) -> None:
+    settings = tmp_path / "copier-settings.yml"
+    settings.write_text(content, encoding="utf-8")
+    monkeypatch.setenv("COPIER_SETTINGS_PATH", str(settings))
+
+    result = runner.invoke(app, ["new", str(tmp_path / "svc"), "--defaults"])
+
+    assert result.exit_code == 1
+    assert result.output.count("\n") == 1, result.output
+    assert f"{settings} is not a valid Copier settings file: {reason}" in result.output
+    assert not (tmp_path / "svc").exists()
+
+
 def test_without_a_terminal_questions_need_defaults(tmp_path: Path) -> None:
     result = runner.invoke(app, ["new", str(tmp_path / "svc")])
 

@@ -1,5 +1,6 @@
 """Generating a new project: render into a temporary folder, move into place only on success."""
 
+import os
 import re
 import shutil
 import signal
@@ -31,6 +32,21 @@ def as_invalid_answer(error: ValueError) -> InvalidAnswerError | None:
     return InvalidAnswerError(match["q1"] or match["q2"], rule)
 
 
+def check_copier_settings() -> None:
+    """Copier reads its settings file (``COPIER_SETTINGS_PATH``, or its place in the user's
+    config folder) on every run and fails with a traceback when that is not a mapping of
+    settings: a one-line error naming the file instead."""
+    from copier import load_settings
+    from copier.errors import SettingsError
+
+    try:
+        load_settings()
+    except (OSError, SettingsError) as error:
+        path = os.environ.get("COPIER_SETTINGS_PATH") or "Copier's settings file"
+        reason = " ".join(str(error).split()).replace(": :", ":")
+        raise ApiseedError(f"{path} is not a valid Copier settings file: {reason}") from None
+
+
 def render(
     template: str | Path,
     dest: Path,
@@ -44,6 +60,7 @@ def render(
     """Render ``template`` into ``dest`` (which must not exist) with Copier's Python API."""
     import copier  # slow to import: only when rendering
 
+    check_copier_settings()
     try:
         copier.run_copy(
             str(template),

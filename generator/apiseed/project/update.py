@@ -24,7 +24,7 @@ from apiseed.errors import (
 )
 from apiseed.project.answers import checked
 from apiseed.project.git import git, paths
-from apiseed.project.render import as_invalid_answer, render_version
+from apiseed.project.render import as_invalid_answer, check_copier_settings, render_version
 from apiseed.project.source import (
     ANSWERS_FILE,
     newest_release,
@@ -151,6 +151,7 @@ def _run_copier_update(
     import copier
     from copier.errors import UnsafeTemplateError, UserMessageError
 
+    check_copier_settings()
     try:
         copier.run_update(
             str(project.path),
