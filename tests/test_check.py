@@ -130,6 +130,19 @@ def test_a_status_the_schema_does_not_declare_fails_the_client_check(tmp_path: P
     assert "UnexpectedStatus" in detail
 
 
+def test_a_status_left_undeclared_fails_the_client_check(tmp_path: Path) -> None:
+    """Every operation with a body is sent one over the limit, declared 413 or not."""
+    declared = "responses=error_responses(409, 413, 503)"
+    template = broken_template(tmp_path, ROUTER, "responses=error_responses(409, 503)", declared)
+
+    report = check(template, by_ids(REPO, FEW[3:]), jobs=1, client=True)
+
+    step, _ = failures(report)[FEW[3]]
+    assert step == "client"
+    detail = next(o.failure for o in report.outcomes if o.failure is not None).detail
+    assert "create_item does not declare 413" in detail
+
+
 def test_a_declared_status_no_request_gets_fails_the_client_check(tmp_path: Path) -> None:
     """The schema promises exactly what the service does: a 404 on listing never comes."""
     listed = '@router.get("", responses=error_responses(404))'
