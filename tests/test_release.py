@@ -14,12 +14,15 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from hatchling.builders.sdist import SdistBuilder
 
 from apiseed import REPOSITORY, working_copy
 
@@ -205,6 +208,23 @@ def one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) ->
     assert len(lines) == 1, result.stderr
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def test_a_wheel_builds_from_the_sdist(tmp_path: Path) -> None:
+    """Installing from the source archive builds the same package: everything the wheel
+    takes is in the archive."""
+    sdist = Path(next(iter(SdistBuilder(str(REPO)).build(directory=str(tmp_path)))))
+    with tarfile.open(sdist) as archive:
+        archive.extractall(tmp_path, filter="data")
+    source = tmp_path / sdist.name.removesuffix(".tar.gz")
+    pip_wheel = ("-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation")
+    run(source, sys.executable, *pip_wheel, "-w", str(tmp_path / "dist"), ".")
+
+    with zipfile.ZipFile(next((tmp_path / "dist").glob("*.whl"))) as wheel:
+        names = set(wheel.namelist())
+    for shipped in ("copier.yml", "matrix.yml", "checks/test_openapi_client.py"):
+        assert f"apiseed/_template/{shipped}" in names
+    assert "apiseed/cli.py" in names
 
 
 def test_the_installed_apiseed_is_the_wheel(installed: Installed, tmp_path: Path) -> None:

@@ -33,16 +33,17 @@ def as_invalid_answer(error: ValueError) -> InvalidAnswerError | None:
 
 
 def check_copier_settings() -> None:
-    """Copier reads its settings file (``COPIER_SETTINGS_PATH``, or its place in the user's
-    config folder) on every run and fails with a traceback when that is not a mapping of
-    settings: a one-line error naming the file instead."""
+    """Copier reads its settings file (``COPIER_SETTINGS_PATH``, or ``settings.yml`` in its
+    folder of the user's config) on every run and fails with a traceback when that is not a
+    mapping of settings: a one-line error naming the file instead."""
     from copier import load_settings
     from copier.errors import SettingsError
+    from platformdirs import user_config_path
 
     try:
         load_settings()
-    except (OSError, SettingsError) as error:
-        path = os.environ.get("COPIER_SETTINGS_PATH") or "Copier's settings file"
+    except (OSError, ValueError, SettingsError) as error:  # ValueError: not UTF-8
+        path = os.environ.get("COPIER_SETTINGS_PATH") or user_config_path("copier") / "settings.yml"
         reason = " ".join(str(error).split()).replace(": :", ":")
         raise ApiseedError(f"{path} is not a valid Copier settings file: {reason}") from None
 
