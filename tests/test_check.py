@@ -112,51 +112,47 @@ def test_a_server_error_is_found_by_fuzzing(tmp_path: Path) -> None:
 
 ROUTER = "template/src/{{ package_name }}/items/router.py.jinja"
 LIST_ITEMS = "    return service.search(pagination.q, pagination.skip, pagination.limit)"
+CONFLICT = '    if pagination.q == "widget":\n        raise HTTPException(409, "busy")\n'
 
 
-def test_a_status_the_schema_does_not_declare_fails_the_client_check(tmp_path: Path) -> None:
-    conflict = '    if pagination.q == "widget":\n        raise HTTPException(409, "busy")\n'
-    template = broken_template(tmp_path, ROUTER, conflict + LIST_ITEMS, LIST_ITEMS)
+@pytest.mark.parametrize(
+    ("changes", "found"),
+    [
+        pytest.param(
+            [(LIST_ITEMS, CONFLICT + LIST_ITEMS), ("APIRouter,", "APIRouter, HTTPException,")],
+            "UnexpectedStatus",
+            id="a status given but not declared",
+        ),
+        pytest.param(
+            [("error_responses(409, 413, 503)", "error_responses(409, 503)")],
+            "create_item does not declare 413",  # every route with a body gets one too large
+            id="a status left undeclared",
+        ),
+        pytest.param(
+            [('@router.get("")', '@router.get("", responses=error_responses(404))')],
+            "('list_items', 404)",  # the schema promises what the service never does
+            id="a status declared but never given",
+        ),
+    ],
+)
+def test_a_schema_that_is_not_what_the_service_does_fails_the_client_check(
+    tmp_path: Path, changes: list[tuple[str, str]], found: str
+) -> None:
+    old, new = changes[0]
+    template = broken_template(tmp_path, ROUTER, new, old)
     router = template / ROUTER
-    text = router.read_text(encoding="utf-8")
-    router.write_text(text.replace("APIRouter,", "APIRouter, HTTPException,", 1), "utf-8")
+    for old, new in changes[1:]:
+        router.write_text(router.read_text(encoding="utf-8").replace(old, new, 1), "utf-8")
 
     report = check(template, by_ids(REPO, FEW[3:]), jobs=1, client=True)
 
     step, message = failures(report)[FEW[3]]
-    assert step == "client"
-    assert "test_openapi_client.py" in message
+    assert (step, message.split("::")[0]) == ("client", "FAILED tests/test_openapi_client.py")
     detail = next(o.failure for o in report.outcomes if o.failure is not None).detail
-    assert "UnexpectedStatus" in detail
+    assert found in detail
 
 
-def test_a_status_left_undeclared_fails_the_client_check(tmp_path: Path) -> None:
-    """Every operation with a body is sent one over the limit, declared 413 or not."""
-    declared = "responses=error_responses(409, 413, 503)"
-    template = broken_template(tmp_path, ROUTER, "responses=error_responses(409, 503)", declared)
-
-    report = check(template, by_ids(REPO, FEW[3:]), jobs=1, client=True)
-
-    step, _ = failures(report)[FEW[3]]
-    assert step == "client"
-    detail = next(o.failure for o in report.outcomes if o.failure is not None).detail
-    assert "create_item does not declare 413" in detail
-
-
-def test_a_declared_status_no_request_gets_fails_the_client_check(tmp_path: Path) -> None:
-    """The schema promises exactly what the service does: a 404 on listing never comes."""
-    listed = '@router.get("", responses=error_responses(404))'
-    template = broken_template(tmp_path, ROUTER, listed, '@router.get("")')
-
-    report = check(template, by_ids(REPO, FEW[3:]), jobs=1, client=True)
-
-    step, _ = failures(report)[FEW[3]]
-    assert step == "client"
-    detail = next(o.failure for o in report.outcomes if o.failure is not None).detail
-    assert "('list_items', 404)" in detail
-
-
-def test_the_client_check_needs_a_declared_test(tmp_path: Path) -> None:
+def test_the_client_check_needs_a_declared_test() -> None:
     greeter = REPO / "tests" / "templates" / "greeter"
 
     result = CliRunner().invoke(app, ["check", "--client", "--template", str(greeter)])
