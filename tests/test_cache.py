@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+from helpers import edit
+from test_check import MIDDLEWARE, REPO
+from test_impact import INDEX
 from typer.testing import CliRunner
 
 from apiseed.cli import app
@@ -18,9 +21,6 @@ from apiseed.matrix.trees import entries, fingerprint
 from apiseed.matrix.variants import by_ids
 from apiseed.template import working_copy
 
-REPO = Path(__file__).resolve().parent.parent
-INDEX = "template/{% if static_files %}{{ static_dir }}{% endif %}/index.html.jinja"
-MIDDLEWARE = "template/src/{{ package_name }}/{% if middleware %}middleware.py{% endif %}.jinja"
 # No authentication and no database: the cheapest variants to check, one with static files.
 IDS = [
     "none-none-nocors-nomw-nobg-docs_off-nostatic",
@@ -57,8 +57,7 @@ def test_a_template_change_rechecks_only_the_variants_that_render_differently(
     assert (first["passed"], first["cached"]) == (len(IDS), 0)
     assert len(list(cache.glob("*.json"))) == len(IDS)
 
-    text = (repo / INDEX).read_text(encoding="utf-8")
-    (repo / INDEX).write_text(text.replace("</body>", "<p>Hello.</p>\n  </body>"), "utf-8")
+    edit(repo / INDEX, "  </body>", "    <p>Hello.</p>\n  </body>")
     impact = json.loads(
         invoke(repo, "impact", "--from", "HEAD", "--ids", ",".join(IDS), "--json").stdout
     )

@@ -9,6 +9,7 @@ from xml.etree import ElementTree
 
 import jinja2
 import pytest
+from helpers import edit
 from typer.testing import CliRunner
 
 from apiseed.cli import app
@@ -120,7 +121,7 @@ CONFLICT = '    if pagination.q == "widget":\n        raise HTTPException(409, "
     [
         pytest.param(
             [(LIST_ITEMS, CONFLICT + LIST_ITEMS), ("APIRouter,", "APIRouter, HTTPException,")],
-            "UnexpectedStatus",
+            "UnexpectedStatus: Unexpected status code: 409",
             id="a status given but not declared",
         ),
         pytest.param(
@@ -138,11 +139,10 @@ CONFLICT = '    if pagination.q == "widget":\n        raise HTTPException(409, "
 def test_a_schema_that_is_not_what_the_service_does_fails_the_client_check(
     tmp_path: Path, changes: list[tuple[str, str]], found: str
 ) -> None:
-    old, new = changes[0]
+    (old, new), *more = changes
     template = broken_template(tmp_path, ROUTER, new, old)
-    router = template / ROUTER
-    for old, new in changes[1:]:
-        router.write_text(router.read_text(encoding="utf-8").replace(old, new, 1), "utf-8")
+    for old, new in more:
+        edit(template / ROUTER, old, new)
 
     report = check(template, by_ids(REPO, FEW[3:]), jobs=1, client=True)
 

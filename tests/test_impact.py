@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from helpers import edit
+from test_check import MIDDLEWARE, REPO
 from typer.testing import CliRunner
 
 from apiseed.cli import app
@@ -17,9 +19,7 @@ from apiseed.matrix.variants import Variant, by_ids, pairwise
 TemplateFactory = Callable[[str], Path]
 Commit = Callable[[Path], None]
 
-REPO = Path(__file__).resolve().parent.parent
 INDEX = "template/{% if static_files %}{{ static_dir }}{% endif %}/index.html.jinja"
-MIDDLEWARE = "template/src/{{ package_name }}/{% if middleware %}middleware.py{% endif %}.jinja"
 CORS_TEST = "template/tests/{% if cors_origins %}test_cors.py{% endif %}.jinja"
 # Middleware, CORS and static files in every on/off pairing, and no database: cheap renders.
 IDS = [
@@ -37,13 +37,6 @@ def impact(template: Path, *args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def edit(template: Path, path: str, old: str, new: str) -> None:
-    target = template / path
-    text = target.read_text(encoding="utf-8")
-    assert old in text
-    target.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
 def head(repo: Path, ref: str = "HEAD") -> str:
     return subprocess.run(
         ["git", "rev-parse", ref], cwd=repo, capture_output=True, text=True, check=True
@@ -54,7 +47,7 @@ def test_a_static_files_change_changes_exactly_the_static_files_variants(
     make_template_repo: TemplateFactory, commit: Commit
 ) -> None:
     repo = make_template_repo("v1.0.0")
-    edit(repo, INDEX, "  </body>", "    <p>Served from the static folder.</p>\n  </body>")
+    edit(repo / INDEX, "  </body>", "    <p>Served from the static folder.</p>\n  </body>")
     commit(repo)
 
     found = impact(repo, "--from", "v1.0.0", "--to", "HEAD", "--tier", "pairwise")
@@ -91,8 +84,7 @@ def test_the_working_tree_against_a_commit_file_by_file_and_feature_by_feature(
     variant and an executable bit."""
     repo = make_template_repo("v1.0.0")
     edit(
-        repo,
-        MIDDLEWARE,
+        repo / MIDDLEWARE,
         '"""',
         '"""Headers for every response.\n\n',
     )
@@ -127,7 +119,7 @@ def test_the_table_names_the_files_features_and_variants(
     make_template_repo: TemplateFactory,
 ) -> None:
     repo = make_template_repo("v1.0.0")
-    edit(repo, MIDDLEWARE, '"""', '"""Headers for every response.\n\n')
+    edit(repo / MIDDLEWARE, '"""', '"""Headers for every response.\n\n')
 
     result = CliRunner().invoke(
         app,
