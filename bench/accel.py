@@ -46,7 +46,7 @@ def render_only(sample: list[Variant], config: str) -> dict[str, object]:
     root = Path(tempfile.mkdtemp(prefix="apiseed-bench-"))
     try:
         template = working_copy(REPO, root / "template")
-        accel.activate([name for name in on if name in ("jinja", "copier")], root)
+        accel.activate([name for name in on if name in ("jinja", "copier")])
         steps.render(template, root / "warm", sample[0])  # imports and first compiles
         started, cpu = time.perf_counter(), time.process_time()
         for variant in sample:

@@ -75,5 +75,5 @@ def test_an_accelerator_missing_a_target_patches_nothing(monkeypatch: pytest.Mon
 
     assert accel.plan()["copier"] == "off: copier._main.is_git_available not found"
     with pytest.raises(accel.AcceleratorError, match="is_git_available not found"):
-        accel.activate(["copier"], Path("unused"))
+        accel.activate(["copier"])
     assert not hasattr(copier._main, "is_git_available")

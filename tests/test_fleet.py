@@ -28,7 +28,7 @@ from typer.testing import CliRunner
 from apiseed import generate
 from apiseed.cli import app
 from apiseed.matrix.steps import _workflows
-from apiseed.project.fleet import FleetResult, statuses, update_all
+from apiseed.project.fleet import FleetResult, _repository, statuses, update_all
 
 HEALTH = "template/src/{{ package_name }}/health/router.py.jinja"
 ROUTER_V1 = 'router = APIRouter(tags=["health"])'
@@ -535,3 +535,19 @@ def test_template_update_workflow_on_a_current_project_does_nothing(
     assert run.returncode == 0, run.stdout + run.stderr
     assert "Already on the newest template release." in run.stdout
     assert not (tmp_path / "gh.log").exists()
+
+
+def test_projects_of_different_repositories_update_in_parallel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Projects are grouped by repository, whatever folder apiseed runs in: git names the
+    repository relative to the project."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for repository in (first, second):
+        git(tmp_path, "init", "--quiet", str(repository))
+    (first / "billing").mkdir()
+    monkeypatch.chdir(tmp_path)
+
+    keys = [_repository(project) for project in (first, second, first / "billing")]
+
+    assert keys == [str(first / ".git"), str(second / ".git"), str(first / ".git")]

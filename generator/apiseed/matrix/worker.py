@@ -179,14 +179,11 @@ def _mypy_server(run: Run) -> MypyServer:
 
 
 TASKS: dict[str, Callable[[Run, Variant], Result]] = {"render": render, "verify": verify}
-_accelerated: set[Path] = set()
 
 
 def accelerate(run: Run) -> None:
-    """Apply the run's accelerators in this worker, once (a worker serves one run)."""
-    if run.root not in _accelerated:
-        _accelerated.add(run.root)
-        accel.activate(run.accelerators, run.root)
+    """Apply the run's accelerators in this worker (``accel.activate`` applies each once)."""
+    accel.activate(run.accelerators)
 
 
 def warm() -> None:

@@ -88,9 +88,7 @@ class FleetResult:
         }
 
 
-def statuses(
-    projects: Sequence[Path], *, jobs: int, done: Callable[[Status], None] | None = None
-) -> list[Status]:
+def statuses(projects: Sequence[Path], *, jobs: int) -> list[Status]:
     """The status of each project, in the order given."""
     alike: dict[str, list[Path]] = {}
     for project in projects:
@@ -98,7 +96,7 @@ def statuses(
         key = json.dumps(answers, sort_keys=True, default=str) if answers else str(project)
         alike.setdefault(key, []).append(project)
     groups = list(alike.values())
-    finished = {found.path: found for found in _run(_statuses, groups, jobs, done)}
+    finished = {found.path: found for found in _run(_statuses, groups, jobs)}
     return [finished[project.absolute()] for project in projects]
 
 
@@ -110,7 +108,6 @@ def update_all(
     to: str | None = None,
     trust: bool = False,
     user_defaults: Mapping[str, Any] | None = None,
-    done: Callable[[FleetResult], None] | None = None,
 ) -> list[FleetResult]:
     """Update each project on a branch of its own; results in the order given."""
     options = {"data": dict(data), "to": to, "trust": trust, "user_defaults": user_defaults}
@@ -118,29 +115,25 @@ def update_all(
     for project in projects:
         by_repository.setdefault(_repository(project), []).append(project)
     tasks = [(group, options) for group in by_repository.values()]
-    finished = {result.path: result for result in _run(_updates, tasks, jobs, done)}
+    finished = {result.path: result for result in _run(_updates, tasks, jobs)}
     return [finished[project.absolute()] for project in projects]
 
 
 def _repository(project: Path) -> str:
     try:
-        return str(Path(git(project, "rev-parse", "--git-common-dir")).resolve())
+        # Relative to the project (".git", "../.git"): resolved there, not in this process's
+        # working directory.
+        return str((project / git(project, "rev-parse", "--git-common-dir").strip()).resolve())
     except (GitError, OSError):
         return str(project)  # not in git: fails on its own, in its own task
 
 
-def _run(
-    work: Callable[[Any], list[Any]],
-    tasks: Sequence[Any],
-    jobs: int,
-    done: Callable[[Any], None] | None,
-) -> Iterator[Any]:
-    """``work`` on each task, ``jobs`` at a time in forked workers (in this process for one);
-    yields the items of each task's list as it finishes."""
-    if jobs <= 1 or len(tasks) <= 1:
-        finished: Iterable[list[Any]] = map(work, tasks)
-        for items in finished:
-            yield from _announce(items, done)
+def _run(work: Callable[[Any], list[Any]], tasks: Sequence[Any], jobs: int) -> Iterator[Any]:
+    """``work`` on each task, ``jobs`` at a time in forked workers (in this process for one,
+    or where there is no ``fork``); yields the items of each task's list as it finishes."""
+    if jobs <= 1 or len(tasks) <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for items in map(work, tasks):
+            yield from items
         return
     import copier  # noqa: F401 -- imported once here, not once per worker
 
@@ -150,14 +143,7 @@ def _run(
         from concurrent.futures import as_completed
 
         for future in as_completed(futures):
-            yield from _announce(future.result(), done)
-
-
-def _announce(items: list[Any], done: Callable[[Any], None] | None) -> Iterator[Any]:
-    for item in items:
-        if done is not None:
-            done(item)
-        yield item
+            yield from future.result()
 
 
 def _statuses(group: list[Path]) -> list[Status]:

@@ -12,7 +12,6 @@ slower.
 import importlib
 from collections.abc import Iterable
 from importlib import metadata
-from pathlib import Path
 from types import ModuleType
 
 from packaging.specifiers import SpecifierSet
@@ -69,14 +68,20 @@ def warnings(states: dict[str, str]) -> list[str]:
     ]
 
 
-def activate(names: Iterable[str], scratch: Path) -> None:
-    """Apply the accelerators ``names`` in this process; ``scratch`` is the run's folder."""
+_applied: set[str] = set()  # in this process: a worker may serve several runs (impact)
+
+
+def activate(names: Iterable[str]) -> None:
+    """Apply the accelerators ``names`` in this process, each once."""
     for name in names:
+        if name in _applied:
+            continue
         module = _module(name)
         missing: list[str] = module.missing()
         if missing:  # never patch part of it
             raise AcceleratorError(f"accelerator {name}: {', '.join(missing)} not found")
-        module.apply(scratch)
+        module.apply()
+        _applied.add(name)
 
 
 def _module(name: str) -> ModuleType:

@@ -5,8 +5,6 @@ sync does nothing. Here Copier is told git is not available, which skips those c
 Worth about 0.08 core-s and more wall time per rendered variant (a git process per file).
 """
 
-from pathlib import Path
-
 TESTED = {"copier": ">=9.19.1,<9.20"}
 
 
@@ -16,7 +14,7 @@ def missing() -> list[str]:
     return [] if hasattr(copier._main, "is_git_available") else ["copier._main.is_git_available"]
 
 
-def apply(scratch: Path) -> None:
+def apply() -> None:
     import copier._main
 
     copier._main.is_git_available = lambda: False  # type: ignore[attr-defined]

@@ -5,7 +5,6 @@ Worth about 0.35 core-s per rendered variant (``docs/benchmarks.md``); the trees
 own, byte for byte (``tests/test_check.py``).
 """
 
-from pathlib import Path
 from typing import Any
 
 TESTED = {"jinja2": ">=3.1.6,<3.2"}
@@ -17,7 +16,7 @@ def missing() -> list[str]:
     return [] if callable(getattr(jinja2.Environment, "compile", None)) else ["Environment.compile"]
 
 
-def apply(scratch: Path) -> None:
+def apply() -> None:
     import jinja2
 
     compile_source: Any = jinja2.Environment.compile
